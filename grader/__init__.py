@@ -1,0 +1,1 @@
+"""Auto-grader for the mathematics of deep learning."""

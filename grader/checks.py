@@ -1,0 +1,324 @@
+"""Comparisons between a student's output and the expected one.
+
+Every check looks at the form first (type, then shape) and only then at the
+values, and returns a :class:`Verdict`: ``passed``, ``failed`` (right form,
+wrong values) or ``invalid`` (wrong form). Values are decoded wire data, so
+no student code runs here.
+
+Tolerance (:class:`Close`): elementwise ``|got - expected| <= atol + rtol*|expected|``,
+the rule of ``numpy.isclose``. NaN and infinity policy: expected values are
+always finite; a NaN or an infinity in the student's output fails the case
+and the message says where it is.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from .spec import Case
+
+Outcome = Literal["passed", "failed", "invalid"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    message: str = ""
+    hint: str = ""
+    max_error: float | None = None
+    where: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.outcome == "passed"
+
+    def prefixed(self, prefix: str) -> Verdict:
+        """The same verdict about a part of the output (``dA_list[1]``)."""
+        where = f"{prefix}{self.where}" if self.where.startswith("[") or not self.where else f"{prefix} {self.where}"
+        return Verdict(self.outcome, f"{prefix}: {self.message}" if self.message else "", self.hint,
+                       self.max_error, where)
+
+
+def passed(max_error: float | None = None) -> Verdict:
+    return Verdict("passed", max_error=max_error)
+
+
+def failed(message: str, hint: str = "", max_error: float | None = None, where: str = "") -> Verdict:
+    return Verdict("failed", message, hint, max_error, where)
+
+
+def invalid(message: str, hint: str = "") -> Verdict:
+    return Verdict("invalid", message, hint)
+
+
+class Check(ABC):
+    """A comparison; ``description`` documents it for students and instructors."""
+
+    description: str = ""
+
+    @abstractmethod
+    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict: ...
+
+    def agrees(self, got: Any, expected: Any, case: Case) -> bool:
+        try:
+            return self(got, expected, case).passed
+        except Exception:  # noqa: BLE001 - a diagnostic probe must never break grading
+            return False
+
+
+def type_name(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of length {len(value)}"
+    if value is None:
+        return "None"
+    return f"a {type(value).__name__}"
+
+
+def as_float_array(value: Any) -> tuple[np.ndarray | None, str]:
+    """A float array from decoded data (array, number, nested lists), or a reason it is not one."""
+    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, dict)):
+        return None, f"expected numbers, got {type_name(value)}"
+    if isinstance(value, np.ndarray):
+        if value.dtype == bool:
+            return None, "expected numbers, got an array of booleans"
+        return value.astype(np.float64), ""
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None, f"expected numbers, got {type_name(value)} that is not a rectangular array of numbers"
+    return arr, ""
+
+
+def index_text(index: tuple[int, ...]) -> str:
+    return "[" + ", ".join(str(int(i)) for i in index) + "]" if index else ""
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.6g}"
+
+
+class Close(Check):
+    """Floats and float arrays within a tolerance; the shape must match exactly."""
+
+    def __init__(self, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+        self.rtol, self.atol = rtol, atol
+        self.description = f"|got - expected| <= {atol:g} + {rtol:g}*|expected| elementwise; shapes must match"
+
+    def within(self, got: np.ndarray, exp: np.ndarray) -> bool:
+        return got.shape == exp.shape and bool(np.all(np.abs(got - exp) <= self.atol + self.rtol * np.abs(exp)))
+
+    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
+        exp = np.asarray(expected, dtype=np.float64)
+        arr, reason = as_float_array(got)
+        if arr is None:
+            return invalid(reason)
+        if exp.ndim == 0 and arr.size == 1:
+            arr = arr.reshape(())
+        if arr.shape != exp.shape:
+            return self._shape_verdict(arr, exp)
+        bad_nan = ~np.isfinite(arr)
+        if bad_nan.any():
+            where = tuple(np.argwhere(bad_nan)[0]) if arr.ndim else ()
+            kind = "NaN" if np.isnan(arr[where] if arr.ndim else arr) else "an infinity"
+            return failed(f"{kind} at {index_text(where) or 'the result'} where {_fmt(float(exp[where]))} was expected",
+                          hint="the computation overflowed or divided by zero: look for exp() of large "
+                               "numbers or log(0); subtract the maximum before exponentiating",
+                          where=index_text(where))
+        err = np.abs(arr - exp)
+        excess = err - (self.atol + self.rtol * np.abs(exp))
+        worst = float(err.max()) if err.size else 0.0
+        if not err.size or excess.max() <= 0:
+            return passed(worst)
+        where = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), exp.shape)) if exp.ndim else ()
+        message = (f"largest error {_fmt(float(err[where]))} at {index_text(where) or 'the value'}: "
+                   f"expected {_fmt(float(exp[where]))}, got {_fmt(float(arr[where]))}")
+        return failed(message, hint=self._hint(arr, exp), max_error=worst, where=index_text(where))
+
+    def _shape_verdict(self, arr: np.ndarray, exp: np.ndarray) -> Verdict:
+        message = f"expected shape {tuple(exp.shape)}, got {tuple(arr.shape)}"
+        hint = ""
+        if exp.ndim == 1 and arr.size == exp.size and arr.ndim == 2:
+            hint = "return a 1-D vector, not a row or column matrix (use .ravel())"
+        elif exp.ndim == 2 and arr.shape == exp.shape[::-1]:
+            hint = "your result is the transpose of the expected one" if self.within(arr.T, exp) \
+                else "your result has the transposed shape: check the order of the outer product"
+        elif exp.ndim == 0:
+            hint = "return a single number"
+        return invalid(message, hint)
+
+    def _hint(self, arr: np.ndarray, exp: np.ndarray) -> str:
+        """Recognise slips that any array answer can make."""
+        if self.within(-arr, exp):
+            return "your result has the wrong sign"
+        if exp.ndim == 2 and exp.shape[0] == exp.shape[1] and self.within(arr.T, exp):
+            return "your result is the transpose of the expected one"
+        nz = np.abs(exp) > 1e-12
+        if nz.sum() >= 2:
+            ratios = arr[nz] / exp[nz]
+            ratio = float(np.median(ratios))
+            if abs(ratio) > 1e-12 and abs(ratio - 1) > 1e-6 and self.within(arr / ratio, exp):
+                return f"your result is the expected one times {ratio:.4g}: a constant factor is off"
+        return ""
+
+
+class Exact(Check):
+    """Exact equality for ints, bools, strings and nested lists/tuples/dicts of them.
+
+    Lists and tuples are interchangeable, integral floats count as ints, and
+    booleans are never numbers.
+    """
+
+    description = "exact equality (lists and tuples interchangeable, integral floats accepted as ints)"
+
+    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
+        return self._compare(got, expected, "")
+
+    def _compare(self, got: Any, exp: Any, path: str) -> Verdict:
+        here = path or "the result"
+        if isinstance(exp, bool):
+            if not isinstance(got, bool):
+                return invalid(f"{here}: expected True or False, got {type_name(got)}")
+            return passed() if got == exp else failed(f"{here}: expected {exp}, got {got}", where=path)
+        if isinstance(exp, int):
+            value = _as_int(got)
+            if value is None:
+                return invalid(f"{here}: expected an integer, got {type_name(got)}")
+            if value == exp:
+                return passed(0.0)
+            return failed(f"{here}: expected {exp:,}, got {value:,}", hint=_count_hint(value, exp),
+                          max_error=float(abs(value - exp)), where=path)
+        if isinstance(exp, (tuple, list)):
+            if isinstance(got, np.ndarray) and got.ndim == 1:
+                got = got.tolist()
+            if not isinstance(got, (tuple, list)):
+                return invalid(f"{here}: expected a {type(exp).__name__} of length {len(exp)}, got {type_name(got)}")
+            if len(got) != len(exp):
+                return failed(f"{here}: expected {type(exp).__name__} of length {len(exp)} "
+                              f"{_short(exp)}, got length {len(got)} {_short(got)}", where=path)
+            for i, (g, e) in enumerate(zip(got, exp)):
+                verdict = self._compare(g, e, f"{path}[{i}]")
+                if not verdict.passed:
+                    if verdict.outcome == "failed" and not path:
+                        return failed(f"expected {_short(exp)}, got {_short(got)}", verdict.hint,
+                                      verdict.max_error, verdict.where)
+                    return verdict
+            return passed(0.0)
+        if isinstance(exp, Mapping):
+            if not isinstance(got, Mapping):
+                return invalid(f"{here}: expected a dict with keys {sorted(exp)}, got {type_name(got)}")
+            missing = [k for k in exp if k not in got]
+            extra = [k for k in got if k not in exp]
+            if missing or extra:
+                return invalid(f"{here}: dict keys differ: missing {missing}, unexpected {extra}")
+            for key in exp:
+                verdict = self._compare(got[key], exp[key], f"{path}[{key!r}]")
+                if not verdict.passed:
+                    return verdict
+            return passed(0.0)
+        if isinstance(exp, str):
+            return passed() if got == exp else failed(f"{here}: expected {exp!r}, got {_short(got)}")
+        raise TypeError(f"Exact cannot compare expected values of type {type(exp).__name__}")
+
+
+def _as_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and np.isfinite(value) and value == int(value):
+        return int(value)
+    if isinstance(value, np.ndarray) and value.shape == () and value.dtype != bool:
+        return _as_int(value.item())
+    return None
+
+
+def _count_hint(got: int, exp: int) -> str:
+    if exp and got * 2 == exp:
+        return "exactly half the expected count"
+    if got and exp * 2 == got:
+        return "exactly twice the expected count"
+    return ""
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(tuple(value) if isinstance(value, list) else value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class SequenceOf(Check):
+    """A list (or tuple) of parts, each checked by ``part``: ``dA_list`` and friends."""
+
+    def __init__(self, part: Check, name: str) -> None:
+        self.part, self.name = part, name
+        self.description = f"{name}: a list, each element {part.description}"
+
+    def __call__(self, got: Any, expected: Sequence[Any], case: Case) -> Verdict:
+        if not isinstance(got, (list, tuple)):
+            return invalid(f"{self.name}: expected a list of {len(expected)}, got {type_name(got)}")
+        if len(got) != len(expected):
+            return invalid(f"{self.name}: expected {len(expected)} elements, got {len(got)}")
+        worst = 0.0
+        for i, (g, e) in enumerate(zip(got, expected)):
+            verdict = self.part(g, e, case)
+            if not verdict.passed:
+                return verdict.prefixed(f"{self.name}[{i}]")
+            worst = max(worst, verdict.max_error or 0.0)
+        return passed(worst)
+
+
+class TupleOf(Check):
+    """A fixed tuple of named parts, each with its own check: ``(dL_dW, dL_dx)``."""
+
+    def __init__(self, **parts: Check) -> None:
+        self.parts = parts
+        self.description = "a tuple (" + ", ".join(parts) + "); " + "; ".join(
+            f"{n}: {c.description}" for n, c in parts.items())
+
+    def __call__(self, got: Any, expected: Sequence[Any], case: Case) -> Verdict:
+        names = list(self.parts)
+        if not isinstance(got, (list, tuple)) or len(got) != len(names):
+            return invalid(f"expected a tuple ({', '.join(names)}), got {type_name(got)}")
+        worst = 0.0
+        for name, g, e in zip(names, got, expected):
+            verdict = self.parts[name](g, e, case)
+            if not verdict.passed:
+                return verdict.prefixed(name)
+            worst = max(worst, verdict.max_error or 0.0)
+        return passed(worst)
+
+
+def same_data(a: Any, b: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
+    """Structural equality with a float tolerance: does an output equal a known (wrong) answer?"""
+    if isinstance(b, Mapping):
+        return isinstance(a, Mapping) and set(a) == set(b) and all(same_data(a[k], b[k], rtol, atol) for k in b)
+    if isinstance(b, (list, tuple)) and not all(isinstance(x, (int, float)) for x in b):
+        return isinstance(a, (list, tuple)) and len(a) == len(b) and all(
+            same_data(x, y, rtol, atol) for x, y in zip(a, b))
+    if b is None or isinstance(b, (str, bool)):
+        return a == b and type(a) is type(b)
+    arr, _ = as_float_array(a)
+    exp, _ = as_float_array(b)
+    return arr is not None and exp is not None and arr.shape == exp.shape and bool(
+        np.all(np.isclose(arr, exp, rtol=rtol, atol=atol, equal_nan=True)))
+
+
+class Property(Check):
+    """A check that tests what the output does rather than comparing it with one value.
+
+    ``test(got, case)`` returns a Verdict; ``expected`` is ignored (the
+    reference's output is still computed, to show as one right answer).
+    """
+
+    def __init__(self, test: Callable[[Any, Case], Verdict], description: str) -> None:
+        self.test = test
+        self.description = description
+
+    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
+        return self.test(got, case)

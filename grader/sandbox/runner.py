@@ -1,0 +1,124 @@
+"""The boundary between the grader and whatever runs student code.
+
+A runner takes a :class:`Job` (a submission's source and the inputs of its
+calls: never expected values) and returns a :class:`RunReport` of plain
+data. :class:`~grader.sandbox.process.SandboxRunner` runs jobs in the
+sandboxed worker; :class:`~grader.sandbox.inprocess.InProcessRunner` is a
+fast, unsafe double for the engine's unit tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+ImportStatus = Literal["ok", "error", "timeout", "crash", "invalid", "setup", "lost"]
+CallStatus = Literal["ok", "error", "invalid", "timeout", "crash", "skipped", "lost"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Per-job limits. Wall-clock limits are enforced from outside the student's process."""
+
+    case_seconds: float = 2.0
+    import_seconds: float = 5.0
+    job_seconds: float = 60.0
+    memory_mb: int = 512
+    file_mb: int = 16
+    open_files: int = 64
+    processes: int = 32
+    output_kb: int = 64
+    timeouts_per_function: int = 2
+
+    def for_worker(self, calls: int) -> dict[str, Any]:
+        cpu = int(self.import_seconds + calls * self.case_seconds) + 2
+        return {
+            "case_seconds": self.case_seconds,
+            "import_seconds": self.import_seconds,
+            "job_seconds": self.job_seconds,
+            "cpu_seconds": min(cpu, int(self.job_seconds) + 2),
+            "memory_bytes": self.memory_mb * 2**20,
+            "file_bytes": self.file_mb * 2**20,
+            "open_files": self.open_files,
+            "processes": self.processes,
+            "output_bytes": self.output_kb * 1024,
+            "timeouts_per_function": self.timeouts_per_function,
+        }
+
+    def job_deadline(self, calls: int) -> float:
+        """Backstop for the whole job, seen from the grader: the worker enforces tighter limits."""
+        return min(self.import_seconds + calls * (self.case_seconds + 0.5), self.job_seconds) + 15.0
+
+
+@dataclass(frozen=True)
+class Call:
+    function: str
+    args: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    source: str
+    filename: str
+    module: str
+    calls: tuple[Call, ...]
+    functions: tuple[str, ...]
+    want_answers: bool
+    limits: Limits = field(default_factory=Limits)
+    preload: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    status: ImportStatus
+    detail: str = ""
+    functions: dict[str, bool] = field(default_factory=dict)
+    defined: tuple[str, ...] = ()
+    answers: Any = None
+    answers_error: str = ""
+
+
+@dataclass(frozen=True)
+class CallReport:
+    status: CallStatus
+    value: Any = None
+    detail: str = ""
+    seconds: float = 0.0
+    not_implemented: bool = False
+
+
+@dataclass(frozen=True)
+class RunReport:
+    imported: ImportReport
+    calls: tuple[CallReport, ...]
+    output: str = ""
+    output_bytes: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Isolation:
+    """What protects the grader from student code, as achieved (not merely requested)."""
+
+    mode: Literal["full", "reduced", "none"]
+    layers: tuple[str, ...]
+    missing: tuple[str, ...] = ()
+    note: str = ""
+
+    @property
+    def reduced(self) -> bool:
+        return self.mode != "full"
+
+
+class PendingRun(Protocol):
+    def wait(self) -> RunReport: ...
+
+
+class Runner(Protocol):
+    """Runs jobs. ``submit`` returns at once so the grader can compute expected values meanwhile."""
+
+    isolation: Isolation
+
+    def submit(self, job: Job) -> PendingRun: ...
+
+    def close(self) -> None: ...

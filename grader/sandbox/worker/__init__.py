@@ -1,0 +1,1 @@
+"""Code that runs inside the sandbox. Only ``wire`` is imported by the grader itself."""

@@ -1,0 +1,152 @@
+"""The process that runs student code: import the submission, call functions, send data back.
+
+It starts as a fork of the job runner, so it already has numpy imported. It
+never sees expected values: it holds the submission's source and the inputs
+of its cases, nothing else. Whatever it sends is treated by the grader as
+untrusted data, so nothing here needs to be tamper-proof; it only needs to
+be helpful to honest submissions.
+"""
+
+from __future__ import annotations
+
+import io
+import linecache
+import os
+import sys
+import time
+import traceback
+import types
+from typing import Any
+
+import confine
+import wire
+
+MAX_DETAIL = 2000
+
+
+def _send(fd: int, message: dict[str, Any]) -> None:
+    data = wire.frame(wire.dumps(message))
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
+
+
+def describe_exception(exc: BaseException, filename: str) -> str:
+    """One line for the exception plus the student's own frames, bounded in size."""
+    try:
+        head = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    except BaseException:  # noqa: BLE001 - a hostile __str__ must not escape
+        head = f"{type(exc).__name__}: <unprintable>"
+    if isinstance(exc, SystemExit):
+        head = f"SystemExit({exc.code!r}): the submission called sys.exit()"
+    try:
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+        lines = [f"  {filename}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-4:]]
+    except BaseException:  # noqa: BLE001
+        lines = []
+    text = "\n".join([head, *lines])
+    return text if len(text) <= MAX_DETAIL else text[: MAX_DETAIL - 3] + "..."
+
+
+def _redirect_output(out_fd: int) -> None:
+    devnull = os.open(os.devnull, os.O_RDONLY)
+    if devnull != 0:
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    os.dup2(out_fd, 1)
+    os.dup2(out_fd, 2)
+    os.close(out_fd)
+    sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False))
+    sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), line_buffering=True, errors="replace")
+    sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), line_buffering=True, errors="replace")
+
+
+def _close_other_fds(keep: set[int]) -> None:
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _import_submission(job: dict[str, Any]) -> types.ModuleType:
+    filename, source = job["filename"], job["source"]
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    module = types.ModuleType(job["module"])
+    module.__file__ = filename
+    sys.modules[job["module"]] = module
+    code = compile(source, filename, "exec", dont_inherit=True)
+    exec(code, module.__dict__)  # noqa: S102 - this is the sandboxed child
+    return module
+
+
+def _answers(module: types.ModuleType) -> tuple[Any, str]:
+    answers = module.__dict__.get("ANSWERS")
+    if answers is None:
+        return None, "no module-level ANSWERS dict"
+    if not isinstance(answers, dict):
+        return None, f"ANSWERS is a {type(answers).__name__}, not a dict"
+    try:
+        return wire.to_wire(dict(answers)), ""
+    except wire.WireError as exc:
+        return None, f"ANSWERS cannot be read: {exc}"
+    except BaseException as exc:  # noqa: BLE001
+        return None, describe_exception(exc, "")
+
+
+def run(job: dict[str, Any], start: int, result_fd: int, out_fd: int, workdir: str,
+        uid: int | None, use_seccomp: bool, report_import: bool) -> None:
+    """Child main: never returns."""
+    try:
+        _close_other_fds({result_fd, out_fd})
+        _redirect_output(out_fd)
+        os.chdir(workdir)
+        os.setpgid(0, 0)
+        confine.confine(job["limits"], uid, use_seccomp)
+    except BaseException as exc:  # noqa: BLE001
+        _send(result_fd, {"type": "import", "status": "setup", "detail": f"sandbox setup failed: {exc!r} " + "".join(traceback.format_exc())[-800:]})
+        os._exit(70)
+    filename = job["filename"]
+    try:
+        module = _import_submission(job)
+    except BaseException as exc:  # noqa: BLE001 - SystemExit and friends included
+        _send(result_fd, {"type": "import", "status": "error", "detail": describe_exception(exc, filename)})
+        os._exit(0)
+    if report_import:
+        functions = {name: callable(module.__dict__.get(name)) for name in job["functions"]}
+        defined = sorted(str(k) for k, v in module.__dict__.items()
+                         if isinstance(k, str) and not k.startswith("_") and callable(v))[:200]
+        answers, answers_error = _answers(module) if job["want_answers"] else (None, "")
+        _send(result_fd, {"type": "import", "status": "ok", "functions": functions, "defined": defined,
+                          "answers": answers, "answers_error": answers_error})
+    else:
+        _send(result_fd, {"type": "import", "status": "ok"})
+    for index in range(start, len(job["calls"])):
+        call = job["calls"][index]
+        func = module.__dict__.get(call["function"])
+        message: dict[str, Any] = {"type": "result", "index": index}
+        began = time.perf_counter()
+        try:
+            if not callable(func):
+                raise NameError(f"{call['function']} is not defined as a function")
+            args = wire.from_wire(call["args"])
+            value = func(*args)
+            message["seconds"] = time.perf_counter() - began
+            message["value"] = wire.to_wire(value)
+            message["status"] = "ok"
+        except wire.WireError as exc:
+            message.update(status="invalid", detail=str(exc)[:MAX_DETAIL])
+        except BaseException as exc:  # noqa: BLE001
+            message.update(status="error", detail=describe_exception(exc, filename),
+                           not_implemented=isinstance(exc, NotImplementedError))
+        message.setdefault("seconds", time.perf_counter() - began)
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+        _send(result_fd, message)
+    os._exit(0)

@@ -1,0 +1,311 @@
+"""One job: run a submission's calls in confined children and report every call.
+
+The job runner is a fresh fork of the pristine worker for every submission,
+so no submission ever shares memory with another. It forks a child for the
+student code and watches it from outside: a call that does not answer within
+its wall-clock limit is killed and reported as a timeout, a child that dies is
+reported as a crash, and in both cases a new child re-imports the submission
+and carries on with the next call. Every message from the child is checked
+before it is passed on; the values themselves are decoded by the grader.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import time
+from typing import Any
+
+import child
+import wire
+
+PR_SET_CHILD_SUBREAPER = 36
+CHILD_STATUSES = {"ok", "error", "invalid"}
+MAX_CHILD_FRAME = 16 * 1024 * 1024
+
+
+class ChildGone(Exception):
+    """The child ended, timed out or broke the protocol; ``kind`` says which."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+class Child:
+    """A running student process and the pipes it talks on."""
+
+    def __init__(self, job: dict[str, Any], start: int, runner: JobRunner, report_import: bool) -> None:
+        self.runner = runner
+        result_r, result_w = os.pipe()
+        out_r, out_w = os.pipe()
+        self.workdir = runner.fresh_workdir()
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - runs in the child
+            os.close(result_r)
+            os.close(out_r)
+            child.run(job, start, result_w, out_w, self.workdir, runner.uid, runner.use_seccomp, report_import)
+        os.close(result_w)
+        os.close(out_w)
+        self.pid = pid
+        self.result_fd = result_r
+        self.out_fd = out_r
+        self.buffer = bytearray()
+        self.status: int | None = None
+        self.rusage: Any = None
+
+    def read_message(self, deadline: float) -> dict[str, Any]:
+        """Return the next message, or raise ChildGone."""
+        while True:
+            message = self._parse_buffer()
+            if message is not None:
+                return message
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise ChildGone("timeout", "")
+            ready, _, _ = select.select([self.result_fd, self.out_fd], [], [], remaining)
+            if self.out_fd in ready:
+                self.runner.take_output(self.out_fd)
+            if self.result_fd in ready:
+                chunk = os.read(self.result_fd, 1 << 20)
+                if not chunk:
+                    raise ChildGone("crash", self._death_reason())
+                self.buffer += chunk
+
+    def _parse_buffer(self) -> dict[str, Any] | None:
+        size = wire.header_size()
+        if len(self.buffer) < size:
+            return None
+        length = wire.frame_length(bytes(self.buffer[:size]))
+        if length > MAX_CHILD_FRAME:
+            raise ChildGone("invalid", f"returned data larger than {MAX_CHILD_FRAME // 2**20} MiB")
+        if len(self.buffer) < size + length:
+            return None
+        payload = bytes(self.buffer[size:size + length])
+        del self.buffer[:size + length]
+        try:
+            message = wire.loads(payload)
+        except wire.WireError as exc:
+            raise ChildGone("invalid", str(exc)) from None
+        if not isinstance(message, dict):
+            raise ChildGone("invalid", "malformed message from the submission process")
+        return message
+
+    def _death_reason(self) -> str:
+        self.reap(block=True)
+        status = self.status or 0
+        if os.WIFSIGNALED(status):
+            sig = os.WTERMSIG(status)
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+            used = self.rusage.ru_utime + self.rusage.ru_stime if self.rusage else 0.0
+            if sig == signal.SIGKILL and used >= self.runner.limits["cpu_seconds"] - 0.5:
+                return f"killed: CPU time limit of {self.runner.limits['cpu_seconds']} s reached"
+            return f"the process was killed by {name}"
+        code = os.WEXITSTATUS(status)
+        return f"the process exited with status {code} (os._exit or a crash in native code)"
+
+    def reap(self, block: bool) -> None:
+        if self.status is not None:
+            return
+        try:
+            pid, status, rusage = os.wait4(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:
+            self.status = 0
+            return
+        if pid:
+            self.status, self.rusage = status, rusage
+
+    def destroy(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.reap(block=True)
+        self.runner.drain_output(self.out_fd)
+        os.close(self.result_fd)
+        os.close(self.out_fd)
+        self.runner.sweep()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+class JobRunner:
+    """Runs one job and writes its messages to ``out_fd``."""
+
+    def __init__(self, config: dict[str, Any], job: dict[str, Any], out_fd: int) -> None:
+        self.config = config
+        self.job = job
+        self.out_fd = out_fd
+        self.limits: dict[str, Any] = job["limits"]
+        self.uid: int | None = config.get("uid")
+        self.use_seccomp: bool = bool(config.get("seccomp"))
+        self.output = bytearray()
+        self.output_total = 0
+        self.children = 0
+
+    # -------------------------------------------------------------- plumbing
+
+    def emit(self, message: dict[str, Any]) -> None:
+        data = wire.frame(wire.dumps(message))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.out_fd, view):]
+
+    def fresh_workdir(self) -> str:
+        self.children += 1
+        path = os.path.join(self.config["workdir_root"], f"run-{os.getpid()}-{self.children}")
+        os.mkdir(path, 0o700)
+        if self.uid is not None:
+            os.chown(path, self.uid, self.uid)
+        return path
+
+    def take_output(self, fd: int) -> bool:
+        chunk = os.read(fd, 1 << 16)
+        self.output_total += len(chunk)
+        room = self.limits["output_bytes"] - len(self.output)
+        if room > 0:
+            self.output += chunk[:room]
+        return bool(chunk)
+
+    def drain_output(self, fd: int) -> None:
+        while select.select([fd], [], [], 0)[0] and self.take_output(fd):
+            pass
+
+    def sweep(self) -> None:
+        """Kill and reap every process left under this job runner (it is a subreaper)."""
+        me = str(os.getpid())
+        for _ in range(100):
+            found = []
+            for name in os.listdir("/proc"):
+                if not name.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{name}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                if fields[1] == me:
+                    found.append(int(name))
+            if not found:
+                return
+            for pid in found:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            for pid in found:
+                try:
+                    os.waitpid(pid, 0)
+                except ChildProcessError:
+                    pass
+
+    # -------------------------------------------------------------- the job
+
+    def run(self) -> None:
+        calls = self.job["calls"]
+        limits = self.limits
+        began = time.monotonic()
+        job_deadline = began + limits["job_seconds"]
+        timeouts: dict[str, int] = {}
+        index = 0
+        imported = False
+        while not imported or index < len(calls):
+            if imported:
+                index = self._skip_exhausted(index, timeouts)
+                if index >= len(calls):
+                    break
+                if time.monotonic() > job_deadline:
+                    self._skip_rest(index, "timeout", f"not run: the submission used its {limits['job_seconds']} s budget")
+                    break
+            current = Child(self.job, index, self, report_import=not imported)
+            try:
+                self._await_import(current, first_time=not imported)
+                imported = True
+                index = self._run_calls(current, index, timeouts, job_deadline)
+            except ChildGone as gone:
+                if not imported:
+                    self.emit({"type": "import", "status": gone.kind, "detail": gone.detail})
+                    break
+                self._skip_rest(index, "error", "not run: the submission could not be imported again "
+                                       f"after an earlier case failed ({gone.detail})")
+                break
+            finally:
+                current.destroy()
+        self.emit({"type": "done", "output": self.output.decode("utf-8", "replace"),
+                   "output_bytes": self.output_total, "children": self.children,
+                   "seconds": time.monotonic() - began})
+
+    def _await_import(self, current: Child, first_time: bool) -> None:
+        limit = self.limits["import_seconds"]
+        try:
+            first = current.read_message(time.monotonic() + limit)
+        except ChildGone as gone:
+            if gone.kind == "timeout":
+                raise ChildGone("timeout", f"importing the submission took longer than {limit} s") from None
+            raise
+        if first.get("type") != "import":
+            raise ChildGone("invalid", "the submission process broke the message protocol")
+        status = first.get("status")
+        if status != "ok":
+            detail = str(first.get("detail", ""))[: child.MAX_DETAIL]
+            raise ChildGone("setup" if status == "setup" else "error", detail)
+        if first_time:
+            self.emit({"type": "import", "status": "ok",
+                       "functions": first.get("functions"),
+                       "defined": first.get("defined"),
+                       "answers": first.get("answers"),
+                       "answers_error": str(first.get("answers_error", ""))[: child.MAX_DETAIL]})
+
+    def _skip_rest(self, index: int, status: str, detail: str) -> None:
+        for rest in range(index, len(self.job["calls"])):
+            self.emit({"type": "result", "index": rest, "status": status, "detail": detail})
+
+    def _skip_exhausted(self, index: int, timeouts: dict[str, int]) -> int:
+        """Skip calls of functions that already timed out too often; return the next to run."""
+        calls, most = self.job["calls"], self.limits["timeouts_per_function"]
+        while index < len(calls) and timeouts.get(calls[index]["function"], 0) >= most:
+            self.emit({"type": "result", "index": index, "status": "timeout",
+                       "detail": f"not run: {calls[index]['function']} already timed out {most} times"})
+            index += 1
+        return index
+
+    def _run_calls(self, current: Child, index: int, timeouts: dict[str, int], job_deadline: float) -> int:
+        """Run calls from ``index`` in ``current``; return the index to resume at."""
+        calls = self.job["calls"]
+        limits = self.limits
+        while index < len(calls):
+            function = calls[index]["function"]
+            if timeouts.get(function, 0) >= limits["timeouts_per_function"]:
+                return index  # the child is already running it: restart past the skipped calls
+            deadline = min(time.monotonic() + limits["case_seconds"], job_deadline)
+            try:
+                message = current.read_message(deadline)
+            except ChildGone as gone:
+                detail = gone.detail
+                if gone.kind == "timeout":
+                    timeouts[function] = timeouts.get(function, 0) + 1
+                    detail = f"no answer within {limits['case_seconds']} s (wall clock)"
+                self.emit({"type": "result", "index": index, "status": gone.kind, "detail": detail})
+                return index + 1
+            if message.get("type") != "result" or message.get("index") != index \
+                    or message.get("status") not in CHILD_STATUSES:
+                self.emit({"type": "result", "index": index, "status": "invalid",
+                           "detail": "the submission process broke the message protocol"})
+                return index + 1
+            seconds = message.get("seconds")
+            self.emit({"type": "result", "index": index, "status": message["status"],
+                       "value": message.get("value"),
+                       "detail": str(message.get("detail", ""))[: child.MAX_DETAIL],
+                       "not_implemented": message.get("not_implemented") is True,
+                       "seconds": float(seconds) if isinstance(seconds, (int, float)) else 0.0})
+            index += 1
+        return index
+
+
+def run_job(config: dict[str, Any], job: dict[str, Any], out_fd: int) -> None:
+    import ctypes
+
+    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    JobRunner(config, job, out_fd).run()

@@ -1,0 +1,214 @@
+"""Data-only wire format between the grader and the sandboxed worker.
+
+Values cross the process boundary as JSON text, never as pickles or objects.
+Plain JSON carries ``null``, booleans, integers, finite floats, strings and
+lists. Everything else is a one-key tagged object:
+
+    {"t": [...]}                  tuple
+    {"d": [[key, value], ...]}    dict (keys: str, int or bool)
+    {"a": [dtype, shape, b64]}    numpy array; dtype "f8", "i8" or "b1", little endian
+    {"f": "nan" | "inf" | "-inf"} non-finite float
+
+``to_wire`` runs in the worker on whatever the student returned and converts
+what it can (numpy scalars and arrays, torch tensors). ``from_wire`` runs in
+the grader on untrusted input and rebuilds fresh plain objects, rejecting
+anything outside this format. This module imports only the standard library
+and numpy so that the worker can load it without the grader package.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import struct
+import sys
+from typing import Any
+
+import numpy as np
+
+MAX_DEPTH = 32
+MAX_ELEMENTS = 4_000_000
+_DTYPES = {"f8": np.dtype("<f8"), "i8": np.dtype("<i8"), "b1": np.dtype("bool")}
+_NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
+
+
+class WireError(ValueError):
+    """A value that cannot be sent, or a message that is not in the wire format."""
+
+
+# ---------------------------------------------------------------- encoding
+
+
+def _array_to_wire(arr: np.ndarray) -> dict[str, Any]:
+    arr = np.array(arr, copy=True)  # a plain ndarray, whatever subclass came in
+    kind = arr.dtype.kind
+    if kind == "b":
+        code = "b1"
+    elif kind in "iu":
+        if kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
+            code = "f8"
+        else:
+            code = "i8"
+    elif kind == "f":
+        code = "f8"
+    elif kind == "c":
+        raise WireError("complex values are not supported; return real numbers")
+    elif kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise WireError(f"array of Python objects that are not numbers ({exc})") from None
+        code = "f8"
+    else:
+        raise WireError(f"arrays of dtype {arr.dtype} are not supported")
+    if arr.size > MAX_ELEMENTS:
+        raise WireError(f"array with {arr.size} elements is larger than {MAX_ELEMENTS}")
+    data = np.ascontiguousarray(arr, dtype=_DTYPES[code]).tobytes()
+    return {"a": [code, list(arr.shape), base64.b64encode(data).decode("ascii")]}
+
+
+def _float_to_wire(value: float) -> Any:
+    if math.isfinite(value):
+        return value
+    return {"f": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+
+
+def _torch_tensor(value: Any) -> np.ndarray | None:
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return None
+
+
+def to_wire(value: Any, _depth: int = 0) -> Any:
+    """Convert a returned value into wire form; raise WireError for anything else."""
+    if _depth > MAX_DEPTH:
+        raise WireError(f"value nested more than {MAX_DEPTH} levels deep")
+    if value is None or isinstance(value, (bool, np.bool_)):
+        return None if value is None else bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _float_to_wire(float(value))
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, np.ndarray):
+        return _array_to_wire(value)
+    if isinstance(value, (list, tuple)):
+        items = [to_wire(v, _depth + 1) for v in value]
+        return items if isinstance(value, list) else {"t": items}
+    if isinstance(value, dict):
+        pairs = []
+        for k, v in value.items():
+            if not isinstance(k, (str, int, np.integer)):
+                raise WireError(f"dict key of type {type(k).__name__}; use str or int keys")
+            key = str(k) if isinstance(k, str) else int(k)
+            pairs.append([key, to_wire(v, _depth + 1)])
+        return {"d": pairs}
+    tensor = _torch_tensor(value)
+    if tensor is not None:
+        return _array_to_wire(tensor)
+    if isinstance(value, (complex, np.complexfloating)):
+        raise WireError("complex values are not supported; return real numbers")
+    raise WireError(
+        f"returned an object of type {type(value).__name__}; return numbers, numpy arrays, "
+        "torch tensors, lists, tuples or dicts"
+    )
+
+
+# ---------------------------------------------------------------- decoding
+
+
+def _reject_constant(name: str) -> float:
+    raise WireError(f"bare {name} is not allowed in wire data")
+
+
+def _parse_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise WireError(f"float literal {text[:20]} overflows")
+    return value
+
+
+def loads(data: bytes | str) -> Any:
+    """Parse JSON strictly: no NaN/Infinity literals, no overflowing floats."""
+    try:
+        return json.loads(data, parse_constant=_reject_constant, parse_float=_parse_float)
+    except WireError:
+        raise
+    except (ValueError, RecursionError, TypeError) as exc:
+        raise WireError(f"malformed message: {str(exc)[:200]}") from None
+
+
+def dumps(obj: Any) -> bytes:
+    return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
+
+
+def _array_from_wire(payload: Any) -> np.ndarray:
+    if not (isinstance(payload, list) and len(payload) == 3):
+        raise WireError("array tag must hold [dtype, shape, data]")
+    code, shape, b64 = payload
+    if code not in _DTYPES or not isinstance(b64, str) or not isinstance(shape, list):
+        raise WireError("array tag has a bad dtype, shape or data")
+    if len(shape) > MAX_DEPTH or not all(type(s) is int and s >= 0 for s in shape):
+        raise WireError("array shape must be a short list of non-negative ints")
+    count = math.prod(shape)
+    if count > MAX_ELEMENTS:
+        raise WireError("array too large")
+    try:
+        raw = base64.b64decode(b64.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise WireError("array data is not base64") from None
+    dtype = _DTYPES[code]
+    if len(raw) != count * dtype.itemsize:
+        raise WireError("array data does not match its shape")
+    return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def from_wire(obj: Any, _depth: int = 0) -> Any:
+    """Rebuild plain Python/numpy values from parsed wire JSON, rejecting anything else."""
+    if _depth > MAX_DEPTH + 1:
+        raise WireError("value nested too deeply")
+    if obj is None or type(obj) in (bool, int, str):
+        return obj
+    if type(obj) is float:
+        if not math.isfinite(obj):
+            raise WireError("non-finite float outside a tag")
+        return obj
+    if type(obj) is list:
+        return [from_wire(v, _depth + 1) for v in obj]
+    if type(obj) is not dict or len(obj) != 1:
+        raise WireError("objects in wire data must be single-key tags")
+    (tag, payload), = obj.items()
+    if tag == "t" and type(payload) is list:
+        return tuple(from_wire(v, _depth + 1) for v in payload)
+    if tag == "d" and type(payload) is list:
+        out: dict[Any, Any] = {}
+        for pair in payload:
+            if type(pair) is not list or len(pair) != 2 or type(pair[0]) not in (str, int, bool):
+                raise WireError("dict tag must hold [key, value] pairs with str or int keys")
+            out[pair[0]] = from_wire(pair[1], _depth + 1)
+        return out
+    if tag == "a":
+        return _array_from_wire(payload)
+    if tag == "f" and payload in _NONFINITE:
+        return _NONFINITE[payload]
+    raise WireError(f"unknown wire tag {str(tag)[:20]!r}")
+
+
+# ---------------------------------------------------------------- framing
+
+_HEADER = struct.Struct(">I")
+
+
+def frame(payload: bytes) -> bytes:
+    return _HEADER.pack(len(payload)) + payload
+
+
+def header_size() -> int:
+    return _HEADER.size
+
+
+def frame_length(header: bytes) -> int:
+    return _HEADER.unpack(header)[0]

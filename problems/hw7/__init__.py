@@ -1,0 +1,16 @@
+"""hw7: log-sum-exp, operation counts, 1-D convolutional networks (seed document 000)."""
+
+from grader.spec import Assignment, Entry
+
+from . import nu_beta
+
+ASSIGNMENT = Assignment(
+    id="hw7",
+    title="HW7: log-sum-exp, operation counts, 1-D conv nets",
+    summary="Stable log-sum-exp and its gradient, 1-D convolution as a matrix and its transpose, "
+            "backprop through a 1-D conv net, and counting the operations of AlexNet.",
+    source="seed 000 (MathDNN HW 7)",
+    entries=(
+        Entry(nu_beta.PROBLEM, 10),
+    ),
+)

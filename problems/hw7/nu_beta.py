@@ -1,0 +1,66 @@
+"""hw7: the smoothed maximum nu_beta(x) = (1/beta) log sum exp(beta x_i), computed stably."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from grader.checks import Close
+from grader.spec import Case, FunctionProblem, Mistake
+
+STATEMENT = r"""
+For $\beta > 0$ and $x \in \mathbb{R}^n$ the **log-sum-exp** (a smooth maximum) is
+
+$$\nu_\beta(x) = \frac{1}{\beta} \log \sum_{i=1}^{n} \exp(\beta x_i).$$
+
+It satisfies $\max_i x_i \le \nu_\beta(x) \le \max_i x_i + \frac{\log n}{\beta}$.
+
+Write `nu_beta(x, beta)` returning $\nu_\beta(x)$ as a float. It must be
+**numerically stable**: entries of $\beta x$ may be in the thousands, where
+$\exp$ overflows. Subtract the maximum first:
+$\nu_\beta(x) = m + \frac{1}{\beta}\log\sum_i \exp(\beta(x_i - m))$ with $m = \max_i x_i$.
+
+Example: `nu_beta(np.array([1000., 999., -5.]), 1.0)` is `1000.3132616875182`.
+"""
+
+
+def reference(x: np.ndarray, beta: float) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    m = float(np.max(x))
+    return m + float(np.log(np.sum(np.exp(beta * (x - m))))) / beta
+
+
+def naive(x: np.ndarray, beta: float) -> float:
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        return float(np.log(np.sum(np.exp(beta * np.asarray(x)))) / beta)
+
+
+def generate(rng: np.random.Generator, index: int) -> Case:
+    n = int(rng.integers(1, 12))
+    beta = float(rng.choice([0.1, 0.5, 1.0, 2.0, 10.0]))
+    kind = index % 4
+    if kind == 0:  # large entries: naive exp overflows
+        x = rng.normal(0, 5, n) + float(rng.choice([-1, 1])) * rng.uniform(800, 5000) / beta
+        return Case((x, beta), "large entries (naive exp overflows)")
+    if kind == 1:  # one element
+        return Case((rng.normal(0, 10, 1), beta), "a single entry")
+    if kind == 2:  # ties at the maximum
+        x = rng.normal(0, 3, n)
+        x[rng.integers(0, n)] = x.max()
+        return Case((x, beta), "ties at the maximum")
+    return Case((rng.normal(0, 3, n), beta), "random")
+
+
+PROBLEM = FunctionProblem(
+    id="nu_beta",
+    title="Log-sum-exp, numerically stable",
+    statement=STATEMENT,
+    function="nu_beta",
+    signature="nu_beta(x: np.ndarray, beta: float) -> float",
+    returns="float",
+    reference=reference,
+    examples=(Case((np.array([1000.0, 999.0, -5.0]), 1.0), "x = [1000, 999, -5], beta = 1"),),
+    generate=generate,
+    check=Close(rtol=1e-9, atol=1e-9),
+    mistakes=(Mistake("computed naively: exp(beta*x) overflows to inf for large entries; "
+                      "subtract max(x) before exponentiating", naive),),
+)
