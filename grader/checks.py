@@ -202,7 +202,7 @@ class Exact(Check):
             if len(got) != len(exp):
                 return failed(f"{here}: expected {type(exp).__name__} of length {len(exp)} "
                               f"{_short(exp)}, got length {len(got)} {_short(got)}", where=path)
-            for i, (g, e) in enumerate(zip(got, exp)):
+            for i, (g, e) in enumerate(zip(got, exp, strict=True)):
                 verdict = self._compare(g, e, f"{path}[{i}]")
                 if not verdict.passed:
                     if verdict.outcome == "failed" and not path:
@@ -265,7 +265,7 @@ class SequenceOf(Check):
         if len(got) != len(expected):
             return invalid(f"{self.name}: expected {len(expected)} elements, got {len(got)}")
         worst = 0.0
-        for i, (g, e) in enumerate(zip(got, expected)):
+        for i, (g, e) in enumerate(zip(got, expected, strict=True)):
             verdict = self.part(g, e, case)
             if not verdict.passed:
                 return verdict.prefixed(f"{self.name}[{i}]")
@@ -286,7 +286,7 @@ class TupleOf(Check):
         if not isinstance(got, (list, tuple)) or len(got) != len(names):
             return invalid(f"expected a tuple ({', '.join(names)}), got {type_name(got)}")
         worst = 0.0
-        for name, g, e in zip(names, got, expected):
+        for name, g, e in zip(names, got, expected, strict=True):
             verdict = self.parts[name](g, e, case)
             if not verdict.passed:
                 return verdict.prefixed(name)
@@ -300,7 +300,7 @@ def same_data(a: Any, b: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
         return isinstance(a, Mapping) and set(a) == set(b) and all(same_data(a[k], b[k], rtol, atol) for k in b)
     if isinstance(b, (list, tuple)) and not all(isinstance(x, (int, float)) for x in b):
         return isinstance(a, (list, tuple)) and len(a) == len(b) and all(
-            same_data(x, y, rtol, atol) for x, y in zip(a, b))
+            same_data(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
     if b is None or isinstance(b, (str, bool)):
         return a == b and type(a) is type(b)
     arr, _ = as_float_array(a)

@@ -37,6 +37,7 @@ class Audience:
     secret: str = ""
     student: str = ""
     reveal_answers: bool = False
+    details_always: bool = False  # replay shows inputs, expected and got even for a passing case
     replay_prefix: str = "grader replay"
     replay_suffix: str = ""
 
@@ -71,7 +72,9 @@ def function_cases(assignment: str, problem: FunctionProblem, audience: Audience
     return planned
 
 
-def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] | None = None) -> Plan:
+def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] | None = None,
+               case_id: str | None = None) -> Plan:
+    """Every case of the problems in ``only`` (default all); just ``case_id`` when given."""
     wanted = set(only) if only is not None else None
     plan = Plan()
     for problem in assignment.problems:
@@ -83,6 +86,8 @@ def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] |
             for key in problem.keys:
                 plan.cases += [Planned(problem, leaf, "answer", leaf=leaf, expected=value)
                                for leaf, value in key.leaves()]
+    if case_id is not None:
+        plan.cases = [p for p in plan.cases if p.id == case_id]
     return plan
 
 
@@ -141,7 +146,7 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
                             "seconds": round(report.seconds, 6), "replay": replay}
     if report.status == "ok":
         verdict = problem.check(report.value, planned.expected, planned.case)
-        if verdict.passed:
+        if verdict.passed and not audience.details_always:
             return CaseResult(outcome="passed", max_error=_finite(verdict.max_error), **base)
         hint = _diagnose(problem, planned, report.value, verdict)
         return CaseResult(outcome=verdict.outcome, message=verdict.message, hint=hint,
@@ -186,7 +191,8 @@ def check_answer(problem: AnswersProblem, planned: Planned, answers: dict[str, A
         return CaseResult(outcome="invalid", message=f"{path} is not answered yet (None)", **base)
     verdict = Exact()(got, planned.expected, Case(()))
     if verdict.passed:
-        return CaseResult(outcome="passed", max_error=0.0, **base)
+        return CaseResult(outcome="passed", max_error=0.0,
+                          got=formatting.show(got) if audience.details_always else "", **base)
     hint = next((msg for wrong, msg in key.mistakes.get(planned.leaf, {}).items()
                  if Exact().agrees(got, wrong, Case(()))), "")
     message = f"{path}: wrong value" if not audience.reveal_answers else f"{path}: {verdict.message}"
@@ -230,13 +236,13 @@ def assemble(assignment: Assignment, submission: Submission, plan: Plan, report:
         if isinstance(problem, FunctionProblem):
             reports = [next(call_reports) for _ in planned]
             if not imported.functions.get(problem.function, False):
-                message = (f"{problem.function} is not defined in {file_label}"
+                message = (f"{problem.function} is not defined in {submission.path.name}"
                            + _did_you_mean(problem.function, imported.defined))
                 problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "missing", (),
                                               message))
                 continue
             cases = tuple(check_call(p, r, audience, replay_command(audience, problem.id, p.id))
-                          for p, r in zip(planned, reports))
+                          for p, r in zip(planned, reports, strict=True))
         else:
             if not isinstance(imported.answers, dict):
                 problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "missing", (),
@@ -272,10 +278,10 @@ def _import_message(imported: ImportReport) -> str:
 
 def grade(assignment: Assignment, submission: Submission, runner: Runner, audience: Audience,
           limits: Limits | None = None, file_label: str | None = None,
-          only: Iterable[str] | None = None) -> SubmissionResult:
+          only: Iterable[str] | None = None, case_id: str | None = None) -> SubmissionResult:
     """Grade one submission end to end; never raises for anything the submission does."""
     began = time.perf_counter()
-    plan = plan_cases(assignment, audience, only)
+    plan = plan_cases(assignment, audience, only, case_id)
     job = build_job(assignment, submission, plan, limits or Limits())
     pending = runner.submit(job)
     try:

@@ -32,4 +32,4 @@ def _show(value: Any) -> str:
 def show_args(names: Sequence[str], args: Sequence[Any], limit: int = LIMIT) -> str:
     if len(names) != len(args):
         names = [f"arg{i}" for i in range(len(args))]
-    return "\n".join(f"{n} = {show(a, limit // max(1, len(args)) + 200)}" for n, a in zip(names, args))
+    return "\n".join(f"{n} = {show(a, limit // max(1, len(args)) + 200)}" for n, a in zip(names, args, strict=True))

@@ -7,10 +7,12 @@ the same shape: one sub-package per assignment defining ``ASSIGNMENT``.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import os
 import sys
+import types
 from pathlib import Path
 from types import ModuleType
 
@@ -28,30 +30,37 @@ def problems_root(root: Path | None = None) -> Path:
         spec = importlib.util.find_spec("problems")
         if spec is None or not spec.submodule_search_locations:
             raise SpecError("the problems package is not installed; pass --problems DIR")
-        return Path(list(spec.submodule_search_locations)[0])
+        return Path(next(iter(spec.submodule_search_locations)))
     return root.resolve()
 
 
 def _package(root: Path) -> str:
+    """The import name of a problems folder: ``problems`` itself, or a synthetic package per folder."""
     default = importlib.util.find_spec("problems")
     if default and default.submodule_search_locations and \
-            Path(list(default.submodule_search_locations)[0]).resolve() == root:
+            Path(next(iter(default.submodule_search_locations))).resolve() == root:
         return "problems"
-    if _CUSTOM_PACKAGE not in sys.modules:
+    name = f"{_CUSTOM_PACKAGE}_{hashlib.sha256(str(root).encode()).hexdigest()[:12]}"
+    if name not in sys.modules:
         init = root / "__init__.py"
-        spec = importlib.util.spec_from_file_location(
-            _CUSTOM_PACKAGE, init if init.exists() else None, submodule_search_locations=[str(root)])
-        if spec is None:
-            raise SpecError(f"{root} cannot be loaded as a problems folder")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[_CUSTOM_PACKAGE] = module
-        if spec.loader is not None:
+        if init.exists():
+            spec = importlib.util.spec_from_file_location(name, init, submodule_search_locations=[str(root)])
+            if spec is None or spec.loader is None:
+                raise SpecError(f"{root} cannot be loaded as a problems folder")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
             spec.loader.exec_module(module)
-    return _CUSTOM_PACKAGE
+        else:  # a plain folder: a namespace-like package
+            module = types.ModuleType(name)
+            module.__path__ = [str(root)]
+            sys.modules[name] = module
+    return name
 
 
 def assignment_ids(root: Path | None = None) -> list[str]:
     base = problems_root(root)
+    if not base.is_dir():
+        raise SpecError(f"the problems folder {base} does not exist")
     return sorted(p.name for p in base.iterdir()
                   if p.is_dir() and not p.name.startswith(("_", ".")) and (p / "__init__.py").exists()
                   and p.name != "common")
@@ -67,7 +76,7 @@ def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
         module: ModuleType = importlib.import_module(name)
     except SpecError:
         raise
-    except Exception as exc:  # noqa: BLE001 - any failure in course code is a spec error
+    except Exception as exc:
         raise SpecError(f"problems/{assignment_id} failed to load: {type(exc).__name__}: {exc}") from exc
     assignment = getattr(module, "ASSIGNMENT", None)
     if not isinstance(assignment, Assignment):

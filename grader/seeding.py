@@ -23,7 +23,8 @@ def case_seed(assignment: str, problem: str, kind: str, index: int, secret: str 
     return int.from_bytes(hashlib.blake2b(message, key=key, digest_size=16).digest(), "big")
 
 
-def case_rng(assignment: str, problem: str, kind: str, index: int, secret: str = "", student: str = "") -> np.random.Generator:
+def case_rng(assignment: str, problem: str, kind: str, index: int, secret: str = "",
+             student: str = "") -> np.random.Generator:
     return np.random.default_rng(case_seed(assignment, problem, kind, index, secret, student))
 
 

@@ -16,7 +16,7 @@ import keyword
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from .errors import SpecError
 
@@ -154,7 +154,7 @@ class AnswersProblem:
         _require(isinstance(self.statement, str) and self.statement.strip() != "", where, "needs a statement")
 
 
-Problem = Union[FunctionProblem, AnswersProblem]
+Problem = FunctionProblem | AnswersProblem
 
 
 @dataclass(frozen=True)

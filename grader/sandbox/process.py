@@ -18,6 +18,7 @@ import threading
 import time
 from typing import Any
 
+from ..errors import IsolationError
 from . import isolation as iso
 from .runner import CallReport, ImportReport, Isolation, Job, Limits, RunReport
 from .worker import wire
@@ -82,8 +83,9 @@ class SandboxWorker:
         self.hello: dict[str, Any] = {}
         self.plan: iso.LaunchPlan | None = None
         self.preloaded: set[str] = set()
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
         self._started = False
+        self.fallback = ""
         self.launch()
 
     def launch(self) -> None:
@@ -110,15 +112,25 @@ class SandboxWorker:
     def ensure_started(self) -> None:
         if self._started:
             return
-        assert self.frames
+        assert self.frames and self.plan
         try:
             hello = self.frames.read(time.monotonic() + HELLO_SECONDS)
+            if hello.get("type") != "hello":
+                raise WorkerLost("sandbox worker sent no greeting")
         except WorkerLost as exc:
-            raise WorkerLost(f"sandbox worker failed to start ({exc}): {self.stderr_tail()}") from None
-        if hello.get("type") != "hello":
-            raise WorkerLost("sandbox worker sent no greeting")
+            failure = f"sandbox worker failed to start ({exc}): {self.stderr_tail()}"
+            self.kill()
+            if self.mode == "auto" and self.plan.namespaces:
+                self.mode, self.fallback = "reduced", failure  # carry on, loudly, without namespaces
+                self.launch()
+                return self.ensure_started()
+            raise WorkerLost(failure) from None
         self.hello = hello.get("isolation", {})
         self._started = True
+        if self.mode == "full" and describe(self.plan, self.hello).mode != "full":
+            note = describe(self.plan, self.hello).note
+            self.close()
+            raise IsolationError(f"full isolation was required: {note}")
 
     def stderr_tail(self) -> str:
         self._stderr.seek(0, os.SEEK_END)
@@ -129,7 +141,10 @@ class SandboxWorker:
     @property
     def isolation(self) -> Isolation:
         self.ensure_started()
-        return describe(self.plan, self.hello)
+        described = describe(self.plan, self.hello)
+        if self.fallback:
+            return Isolation(described.mode, described.layers, described.missing, f"{described.note} {self.fallback}")
+        return described
 
     def start_job(self, job: Job) -> None:
         self.ensure_started()
@@ -280,9 +295,7 @@ def describe(plan: iso.LaunchPlan | None, hello: dict[str, Any]) -> Isolation:
     namespaces = bool(plan and plan.namespaces and hello.get("pid_namespace")
                       and hello.get("network_interfaces") in (["lo"], []))
     (layers if namespaces else missing).append("namespaces")
-    if hello.get("child_uid") is not None:
-        layers.append("unprivileged uid")
-    elif hello.get("uid") != 0:
+    if hello.get("child_uid") is not None or hello.get("uid") != 0:
         layers.append("unprivileged uid")
     else:
         missing.append("unprivileged uid")
@@ -340,4 +353,4 @@ class SandboxRunner:
         self.close()
 
 
-__all__ = ["SandboxRunner", "SandboxWorker", "Limits", "WorkerLost"]
+__all__ = ["Limits", "SandboxRunner", "SandboxWorker", "WorkerLost"]

@@ -107,7 +107,8 @@ def run(job: dict[str, Any], start: int, result_fd: int, out_fd: int, workdir: s
         os.setpgid(0, 0)
         confine.confine(job["limits"], uid, use_seccomp)
     except BaseException as exc:  # noqa: BLE001
-        _send(result_fd, {"type": "import", "status": "setup", "detail": f"sandbox setup failed: {exc!r} " + "".join(traceback.format_exc())[-800:]})
+        detail = f"sandbox setup failed: {exc!r} " + traceback.format_exc()[-800:]
+        _send(result_fd, {"type": "import", "status": "setup", "detail": detail})
         os._exit(70)
     filename = job["filename"]
     try:

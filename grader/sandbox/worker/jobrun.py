@@ -217,7 +217,8 @@ class JobRunner:
                 if index >= len(calls):
                     break
                 if time.monotonic() > job_deadline:
-                    self._skip_rest(index, "timeout", f"not run: the submission used its {limits['job_seconds']} s budget")
+                    self._skip_rest(index, "timeout",
+                                    f"not run: the submission used its {limits['job_seconds']} s budget")
                     break
             current = Child(self.job, index, self, report_import=not imported)
             try:

@@ -46,10 +46,8 @@ def _array_to_wire(arr: np.ndarray) -> dict[str, Any]:
     if kind == "b":
         code = "b1"
     elif kind in "iu":
-        if kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max:
-            code = "f8"
-        else:
-            code = "i8"
+        too_big = kind == "u" and arr.size and int(arr.max()) > np.iinfo(np.int64).max
+        code = "f8" if too_big else "i8"
     elif kind == "f":
         code = "f8"
     elif kind == "c":

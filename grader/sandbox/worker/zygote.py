@@ -34,8 +34,9 @@ sys.path.remove(_HERE)
 
 # Modules a submission commonly uses, imported while files are still readable:
 # a child running under another uid may not be able to read the Python tree.
-import numpy  # noqa: E402, F401
-import collections, fractions, functools, itertools, math, random, statistics, typing  # noqa: E401, E402, F401
+import collections  # noqa: E402, F401
+
+import numpy  # noqa: E402
 
 PRELOADABLE = {"torch"}
 

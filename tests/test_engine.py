@@ -1,0 +1,157 @@
+"""The engine with the in-process runner: planning, seeds, checking, scoring, feedback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from grader.engine import Audience, grade, plan_cases
+from grader.errors import AssignmentError, SpecError
+from grader.loader import assignment_ids, load_assignment
+from grader.sandbox.inprocess import InProcessRunner
+from grader.submission import Submission
+
+COURSE = Path(__file__).parent / "fixtures" / "course"
+BROKEN = Path(__file__).parent / "fixtures" / "broken"
+GOOD = """
+import numpy as np
+def double(x): return 2 * x
+def halves(n): return (n // 2, n - n // 2)
+ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}
+"""
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return load_assignment("toy", COURSE)
+
+
+def run(assignment, source: str, audience: Audience | None = None, student: str = "s1"):
+    submission = Submission(student, Path("toy.py"), source)
+    return grade(assignment, submission, InProcessRunner(), audience or Audience())
+
+
+def test_full_marks(toy) -> None:
+    result = run(toy, GOOD, Audience(hidden=True, secret="k", student="s1"))
+    assert result.status == "graded" and result.score == result.max_score == 10
+    assert all(c.passed for p in result.problems for c in p.cases)
+    kinds = {c.kind for c in result.problems[0].cases}
+    assert kinds == {"example", "public", "hidden"}
+
+
+def test_partial_credit_is_the_fraction_of_cases(toy) -> None:
+    source = GOOD.replace("return 2 * x", "return 2 * x if len(x) == 2 else x")
+    result = run(toy, source)
+    double = result.problems[0]
+    assert 0 < double.score < double.points
+    assert double.score == round(6 * double.passed_count / len(double.cases), 2)
+    assert result.score == double.score + 4
+
+
+def test_answers_are_graded_key_by_key_and_hidden_from_students(toy) -> None:
+    source = GOOD.replace('"answer": 42', '"answer": 24').replace('"b": 2', '"b": 3')
+    result = run(toy, source)
+    answers = result.problems[2]
+    assert [c.outcome for c in answers.cases] == ["failed", "passed", "failed"]
+    assert answers.cases[0].hint == "digits swapped" and answers.cases[2].hint == "b is off by one"
+    assert answers.score == round(2 / 3, 2)
+    assert all(c.expected == "" and "42" not in c.message for c in answers.cases)
+    revealed = run(toy, source, Audience(reveal_answers=True))
+    assert "42" in revealed.problems[2].cases[0].expected
+
+
+def test_missing_answers_and_none_values(toy) -> None:
+    result = run(toy, GOOD.replace('"answer": 42, ', '"answer": None, '))
+    assert result.problems[2].cases[0].outcome == "invalid" and "not answered" in result.problems[2].cases[0].message
+    result = run(toy, GOOD.replace("ANSWERS =", "answers ="))
+    assert result.problems[2].status == "missing" and "ANSWERS" in result.problems[2].message
+
+
+def test_known_mistake_gets_its_targeted_message(toy) -> None:
+    result = run(toy, GOOD.replace("return 2 * x", "return x + 2"))
+    failing = [c for c in result.problems[0].cases if not c.passed]
+    assert failing and all(c.hint == "you added 2 instead of multiplying by 2" for c in failing)
+    first = failing[0]
+    assert first.inputs.startswith("x = ") and first.expected and first.got and first.replay
+
+
+def test_missing_function_suggests_a_close_name(toy) -> None:
+    result = run(toy, GOOD.replace("def double(", "def doubel("))
+    assert result.problems[0].status == "missing" and "doubel" in result.problems[0].message
+    assert result.problems[1].status == "graded"
+
+
+def test_import_error_marks_every_problem_not_run(toy) -> None:
+    result = run(toy, "def double(x:\n")
+    assert result.status == "not_imported" and "SyntaxError" in result.message
+    assert {p.status for p in result.problems} == {"not_run"} and result.score == 0
+
+
+def test_exceptions_and_not_implemented(toy) -> None:
+    result = run(toy, GOOD.replace("return 2 * x", "raise NotImplementedError").replace(
+        "return (n // 2, n - n // 2)", "return 1 / 0"))
+    assert {c.message for c in result.problems[0].cases} == {"not implemented yet (raises NotImplementedError)"}
+    assert all(c.outcome == "error" and "ZeroDivisionError" in c.message for c in result.problems[1].cases)
+
+
+def test_wrong_types_are_invalid(toy) -> None:
+    result = run(toy, GOOD.replace("return 2 * x", "return 'twice'").replace(
+        "return (n // 2, n - n // 2)", "return object()"))
+    assert {c.outcome for c in result.problems[0].cases} == {"invalid"}
+    assert {c.outcome for c in result.problems[1].cases} == {"invalid"}
+
+
+def test_public_cases_are_fixed_and_hidden_depend_on_secret_and_student(toy) -> None:
+    def args(audience, kinds=("example", "public", "hidden")):
+        return [tuple(np.asarray(a).tolist() for a in p.case.args) for p in plan_cases(toy, audience).cases
+                if p.case is not None and p.kind in kinds]
+
+    public = args(Audience())
+    assert public == args(Audience())
+    a1 = args(Audience(hidden=True, secret="k1", student="alice"))
+    assert a1 == args(Audience(hidden=True, secret="k1", student="alice"))
+    assert a1 != args(Audience(hidden=True, secret="k1", student="bob"))
+    assert a1 != args(Audience(hidden=True, secret="k2", student="alice"))
+    hidden = Audience(hidden=True, secret="k1", student="alice")
+    assert args(hidden, ("example", "public")) == public  # hidden grading also runs the public cases
+    assert args(hidden, ("hidden",)) and all(h not in public for h in args(hidden, ("hidden",)))
+
+
+def test_every_failing_case_has_a_replay_command(toy) -> None:
+    audience = Audience(hidden=True, secret="k", student="s1", replay_prefix="grader replay toy.py",
+                        replay_suffix=" --student s1 --secret-file key")
+    result = run(toy, GOOD.replace("return 2 * x", "return x"), audience)
+    for case in result.problems[0].cases:
+        assert case.replay == f"grader replay toy.py double {case.id} --student s1 --secret-file key"
+
+
+def test_the_runner_never_receives_expected_values(toy) -> None:
+    sent = []
+
+    class Spy(InProcessRunner):
+        def submit(self, job):
+            sent.append(job)
+            return super().submit(job)
+
+    grade(toy, Submission("s", Path("toy.py"), GOOD), Spy(), Audience(hidden=True, secret="topsecret", student="s"))
+    job = sent[0]
+    text = repr(job)
+    assert "topsecret" not in text and "reference" not in text and "expected" not in text
+    assert [c.function for c in job.calls].count("double") == 1 + 2 + 4
+
+
+def test_only_and_case_selection(toy) -> None:
+    plan = plan_cases(toy, Audience(), ["halves"], "public-1")
+    assert [(p.problem.id, p.id) for p in plan.cases] == [("halves", "public-1")]
+
+
+def test_loader_refuses_malformed_specs() -> None:
+    assert assignment_ids(BROKEN) == ["bad", "noassign"]
+    with pytest.raises(SpecError, match="signature must start with 'f\\('"):
+        load_assignment("bad", BROKEN)
+    with pytest.raises(SpecError, match="must define ASSIGNMENT"):
+        load_assignment("noassign", BROKEN)
+    with pytest.raises(AssignmentError, match="available: bad, noassign"):
+        load_assignment("nope", BROKEN)
