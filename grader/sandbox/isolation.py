@@ -110,7 +110,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
         made.add(root)
     argv += ["--ro-bind", str(WORKER_DIR), SANDBOX_WORKER_DIR,
              "--proc", "/proc", "--dev", "/dev",
-             "--size", str(tmpfs_mb * 2**20), "--perms", "1777", "--tmpfs", "/tmp"]
+             "--size", str(tmpfs_mb * 2**20), "--perms", "0755", "--tmpfs", "/tmp"]
     if os.geteuid() == 0:
         for cap in ROOT_CAPABILITIES:
             argv += ["--cap-add", cap]

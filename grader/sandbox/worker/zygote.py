@@ -18,6 +18,7 @@ sends sources and inputs.
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import traceback
 
@@ -81,6 +82,25 @@ def preload(names: list[str]) -> list[str]:
     return loaded
 
 
+def wipe(root: str) -> None:
+    """Empty the work area between jobs, so nothing one submission writes reaches the next."""
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            for top, dirs, _ in os.walk(path):  # a submission may have locked its own folders
+                for d in dirs:
+                    try:
+                        os.chmod(os.path.join(top, d), 0o700)
+                    except OSError:
+                        pass
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 def describe(config: dict) -> dict:
     """What this worker actually achieved, checked from the inside."""
     pid_ns = os.getpid() <= 3
@@ -126,6 +146,7 @@ def main() -> int:
                 code = 71
             os._exit(code)
         _, status = os.waitpid(pid, 0)
+        wipe(config["workdir_root"])
         write_frame(stdout, {"type": "job_end", "status": status, "preloaded": loaded})
 
 

@@ -1,0 +1,155 @@
+"""The grader command end to end, as students and instructors run it (toy course via --problems)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+COURSE = Path(__file__).parent / "fixtures" / "course"
+SCHEMA = json.loads((ROOT / "grader" / "schema" / "results.schema.json").read_text())
+GOOD = """
+import numpy as np
+def double(x): return 2 * x
+def halves(n): return (n // 2, n - n // 2)
+ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}
+"""
+
+pytestmark = pytest.mark.sandbox
+
+
+def grader(*args: str, cwd: Path, problems: bool = True) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="120")
+    if problems:
+        env["GRADER_PROBLEMS"] = str(COURSE)
+    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_list_and_show(tmp_path: Path) -> None:
+    out = grader("list", cwd=tmp_path)
+    assert out.returncode == 0 and "toy" in out.stdout and "double, halves, ANSWERS" in out.stdout
+    out = grader("show", "toy", "double", cwd=tmp_path)
+    assert out.returncode == 0 and "double(x: np.ndarray) -> np.ndarray" in out.stdout
+    out = grader("show", "toy", "nope", cwd=tmp_path)
+    assert out.returncode == 2 and "toy has no problem 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_bundled_course_lists_five_assignments(tmp_path: Path) -> None:
+    out = grader("list", cwd=tmp_path, problems=False)
+    assert out.returncode == 0
+    for assignment in ("hw4", "hw5", "hw6", "hw7", "wr3"):
+        assert assignment in out.stdout
+
+
+def test_init_then_check_the_starter(tmp_path: Path) -> None:
+    assert grader("init", "toy", cwd=tmp_path).returncode == 0
+    starter = (tmp_path / "toy.py").read_text()
+    compile(starter, "toy.py", "exec")
+    assert "def double(x: np.ndarray) -> np.ndarray:" in starter and "'answer': None" in starter
+    again = grader("init", "toy", cwd=tmp_path)
+    assert again.returncode == 2 and "already exists" in again.stderr
+    out = grader("check", "toy.py", cwd=tmp_path)
+    assert out.returncode == 1 and "not implemented yet" in out.stdout and "score: 0 / 10" in out.stdout
+
+
+def test_check_exit_status_and_side_outputs(tmp_path: Path) -> None:
+    (tmp_path / "toy.py").write_text(GOOD)
+    out = grader("check", "toy.py", "--json", "r.json", "--junit", "r.xml", "--gradescope", "gs.json", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "score: 10 / 10" in out.stdout
+    jsonschema.validate(json.loads((tmp_path / "r.json").read_text()), SCHEMA)
+    assert ET.parse(tmp_path / "r.xml").getroot().tag == "testsuites"
+    assert json.loads((tmp_path / "gs.json").read_text())["score"] == 10
+
+    (tmp_path / "toy.py").write_text(GOOD.replace("return 2 * x", "return x + 2"))
+    out = grader("check", "toy.py", cwd=tmp_path)
+    assert out.returncode == 1
+    for text in ("you added 2 instead of multiplying by 2", "inputs", "expected", "got",
+                 "grader replay toy.py double example-1"):
+        assert text in out.stdout
+    assert grader("check", "toy.py", "--fail-under", "40", cwd=tmp_path).returncode == 0
+
+
+def test_check_never_shows_answer_values(tmp_path: Path) -> None:
+    (tmp_path / "toy.py").write_text(GOOD.replace('"answer": 42', '"answer": 7'))
+    out = grader("check", "toy.py", cwd=tmp_path)
+    assert out.returncode == 1 and "ANSWERS['answer']: wrong value" in out.stdout and "42" not in out.stdout
+
+
+def test_paths_work_from_any_directory(tmp_path: Path) -> None:
+    work = tmp_path / "deep" / "work"
+    work.mkdir(parents=True)
+    (work / "toy.py").write_text(GOOD)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    assert grader("check", str(work / "toy.py"), cwd=elsewhere).returncode == 0
+    assert grader("check", "../deep/work/toy.py", cwd=elsewhere).returncode == 0
+
+
+def test_clear_errors(tmp_path: Path) -> None:
+    (tmp_path / "homework.py").write_text(GOOD)
+    out = grader("check", "homework.py", cwd=tmp_path)
+    assert out.returncode == 2 and "cannot tell the assignment" in out.stderr and "Traceback" not in out.stderr
+    assert grader("check", "homework.py", "--assignment", "toy", cwd=tmp_path).returncode == 0
+    (tmp_path / "toy.py").write_bytes(b"\xff\xfe not utf-8")
+    out = grader("check", "toy.py", cwd=tmp_path)
+    assert out.returncode == 2 and "not UTF-8" in out.stderr
+
+
+def _make_class(root: Path) -> Path:
+    subs = root / "subs"
+    variants = {"ann": GOOD, "ben": GOOD.replace("return 2 * x", "return x + 2"),
+                "cat": "def double(x:\n", "dan": GOOD.replace("return 2 * x", "\n    while True:\n        pass")}
+    for student, source in variants.items():
+        (subs / student).mkdir(parents=True)
+        (subs / student / "toy.py").write_text(source)
+    (subs / "eve").mkdir()
+    return subs
+
+
+def test_grade_writes_every_report_and_replays_hidden_cases(tmp_path: Path) -> None:
+    subs = _make_class(tmp_path)
+    out = grader("grade", "toy", str(subs), "--out", "out", "--timeout", "0.5", cwd=tmp_path)
+    assert out.returncode == 0, out.stdout + out.stderr
+    target = tmp_path / "out" / "toy"
+    results = json.loads((target / "results.json").read_text())
+    jsonschema.validate(results, SCHEMA)
+    by_student = {s["student"]: s for s in results["submissions"]}
+    assert by_student["ann"]["score"] == 10 and by_student["cat"]["status"] == "not_imported"
+    assert by_student["eve"]["status"] == "no_submission"
+    dan = next(p for p in by_student["dan"]["problems"] if p["id"] == "double")
+    assert {c["outcome"] for c in dan["cases"]} == {"timeout"}
+    csv_lines = (target / "gradebook.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("student,status,score,max_score,percent,double,halves,ANSWERS")
+    assert len(csv_lines) == 6
+    for student in ("ann", "ben", "cat", "dan"):
+        assert (target / "students" / f"{student}.html").exists()
+    assert (tmp_path / "out" / "index.html").exists() and (target / "index.html").exists()
+
+    failing = next(c for p in by_student["ben"]["problems"] if p["id"] == "double"
+                   for c in p["cases"] if c["kind"] == "hidden")
+    assert failing["replay"].startswith("grader replay ") and "--secret-file" in failing["replay"]
+    args = shlex.split(failing["replay"])[1:]
+    replayed = grader(*args, cwd=tmp_path)
+    assert replayed.returncode == 1 and failing["inputs"].splitlines()[0] in replayed.stdout
+    assert "you added 2" in replayed.stdout
+    no_secret = grader("replay", str(subs / "ben" / "toy.py"), "double", failing["id"], cwd=tmp_path)
+    assert no_secret.returncode == 2 and "--secret-file" in no_secret.stderr
+
+    again = grader("grade", "toy", str(subs), "--out", "out", "--timeout", "0.5", cwd=tmp_path)
+    assert again.returncode == 0 and "4 resumed" in again.stdout
+    assert json.loads((target / "results.json").read_text())["submissions"] == results["submissions"]
+
+
+def test_selftest_command(tmp_path: Path) -> None:
+    out = grader("selftest", "toy", cwd=tmp_path)
+    assert out.returncode == 0 and "toy: ok" in out.stdout

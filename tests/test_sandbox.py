@@ -1,0 +1,144 @@
+"""The real sandboxed worker against the hostile basics: every attack fails its own case,
+the rest of the submission and the batch are graded, nothing survives the run."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from grader.engine import Audience, grade
+from grader.errors import IsolationError
+from grader.loader import load_assignment
+from grader.sandbox import isolation as iso
+from grader.sandbox.process import SandboxRunner
+from grader.sandbox.runner import Limits
+from grader.submission import Submission
+
+pytestmark = pytest.mark.sandbox
+COURSE = Path(__file__).parent / "fixtures" / "course"
+LIMITS = Limits(case_seconds=0.5, import_seconds=2.0)
+HALVES = "def halves(n):\n    return (n // 2, n - n // 2)\n"
+ANSWERS = 'ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}\n'
+
+
+@pytest.fixture(scope="module")
+def toy():
+    return load_assignment("toy", COURSE)
+
+
+@pytest.fixture(scope="module")
+def runner():
+    with SandboxRunner(workers=1) as r:
+        yield r
+
+
+def grade_source(toy, runner, double_body: str, prelude: str = "import numpy as np\n"):
+    source = f"{prelude}def double(x):\n" + "".join(f"    {line}\n" for line in double_body.splitlines())
+    source += HALVES + ANSWERS
+    return grade(toy, Submission("s", Path("toy.py"), source), runner, Audience(), LIMITS)
+
+
+def outcomes(result, problem="double"):
+    return {c.outcome for p in result.problems if p.id == problem for c in p.cases}
+
+
+def assert_rest_graded(result):
+    halves = next(p for p in result.problems if p.id == "halves")
+    answers = next(p for p in result.problems if p.id == "ANSWERS")
+    assert halves.score == halves.points and answers.score == answers.points
+
+
+def test_isolation_is_full_here(runner) -> None:
+    isolation = runner.isolation
+    assert isolation.mode == "full", isolation.note
+    assert {"namespaces", "seccomp", "unprivileged uid"} <= set(isolation.layers)
+
+
+@pytest.mark.parametrize(("body", "outcome", "text"), [
+    ("class Yes:\n    def __eq__(self, other): return True\nreturn Yes()", "invalid", "Yes"),
+    ("class A(np.ndarray):\n    def __eq__(self, o): return np.ones(self.shape, bool)\nreturn np.zeros(len(x)).view(A)",
+     "failed", ""),
+    ("import sys\nsys.exit(0)", "error", "sys.exit"),
+    ("raise KeyboardInterrupt", "error", "KeyboardInterrupt"),
+    ("import os\nos._exit(0)", "error", "exited with status 0"),
+    ("while True:\n    pass", "timeout", "no answer within|already timed out"),
+    ("import time\ntime.sleep(100)", "timeout", "no answer within|already timed out"),
+    ("return np.ones(10**11)", "error", "MemoryError"),
+    ("import os\nos.fork()", "error", "PermissionError"),
+    ("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", "error", "PermissionError"),
+    ("import pickle\nreturn pickle.dumps(2 * x)", "invalid", "bytes"),
+    ("return float('nan') * x", "failed", "NaN"),
+    ("return 2 * x[:-1]", "invalid", "shape"),
+])
+def test_hostile_function_fails_only_its_cases(toy, runner, body: str, outcome: str, text: str) -> None:
+    result = grade_source(toy, runner, body)
+    assert outcomes(result) == {outcome}
+    double = result.problems[0]
+    assert double.score == 0
+    assert all(re.search(text, c.message + c.detail + c.hint) for c in double.cases if c.outcome == outcome)
+    assert_rest_graded(result)
+
+
+def test_print_flood_is_capped_and_ignored(toy, runner) -> None:
+    result = grade_source(toy, runner, "print('PASSED 100/100 ' * 1000)\nreturn 2 * x")
+    assert result.score == result.max_score
+    assert result.output_bytes > 20_000 and len(result.output) <= LIMITS.output_kb * 1024
+
+
+@pytest.mark.parametrize(("prelude", "text"), [
+    ("import sys\nsys.exit(0)\n", "sys.exit"),
+    ("while True:\n    pass\n", "importing the submission took longer"),
+    ("import os\nos._exit(3)\n", "status 3"),
+    ("def broken(:\n", "SyntaxError"),
+    ("raise SystemError('boom')\n", "boom"),
+])
+def test_import_failures_are_reported_per_submission(toy, runner, prelude: str, text: str) -> None:
+    result = grade_source(toy, runner, "return 2 * x", prelude)
+    assert result.status == "not_imported" and text in result.message, result.message
+    assert {p.status for p in result.problems} == {"not_run"}
+
+
+def test_nothing_written_reaches_the_next_submission(toy, runner) -> None:
+    plant = "import os\nopen('/tmp/planted', 'w').write('x')\nopen('mine', 'w').write('x')\nreturn 2 * x"
+    grade_source(toy, runner, plant)
+    look = "import os\nassert not os.path.exists('/tmp/planted') and os.listdir('.') == []\nreturn 2 * x"
+    assert grade_source(toy, runner, look).score == 10
+
+
+def test_batch_carries_on_after_hostile_submissions(toy, runner) -> None:
+    for body in ("while True:\n    pass", "import os\nos._exit(1)", "return 2 * x"):
+        result = grade_source(toy, runner, body)
+    assert result.score == result.max_score
+
+
+def test_no_process_is_left_behind(toy) -> None:
+    with SandboxRunner(workers=1) as runner:
+        uid = runner._workers[0].plan.config["uid"]
+        grade_source(toy, runner, "import threading, time\nthreading.Thread(target=time.sleep, args=(60,)).start()\n"
+                                  "return 2 * x")
+        pid = runner._workers[0].proc.pid
+    owners = []
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/status") as fh:
+                    owners += [int(line.split()[1]) for line in fh if line.startswith("Uid:")]
+            except OSError:
+                pass
+    assert uid not in owners
+    assert not os.path.exists(f"/proc/{pid}")
+
+
+def test_reduced_mode_says_so_and_can_be_refused(toy, monkeypatch) -> None:
+    monkeypatch.setattr(iso, "find_bwrap", lambda: None)
+    with SandboxRunner(workers=1) as runner:
+        isolation = runner.isolation
+        assert isolation.mode == "reduced" and "namespaces" in isolation.missing
+        assert "REDUCED ISOLATION" in isolation.note
+        result = grade_source(toy, runner, "return 2 * x")
+        assert result.score == result.max_score and result.isolation == "reduced"
+    with pytest.raises(IsolationError, match="full isolation was required"):
+        SandboxRunner(workers=1, mode="full")
