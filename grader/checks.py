@@ -78,7 +78,8 @@ def type_name(value: Any) -> str:
         return f"a {type(value).__name__} of length {len(value)}"
     if value is None:
         return "None"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
 def as_float_array(value: Any) -> tuple[np.ndarray | None, str]:
@@ -123,6 +124,9 @@ class Close(Check):
             arr = arr.reshape(())
         if arr.shape != exp.shape:
             return self._shape_verdict(arr, exp)
+        if not np.all(np.isfinite(exp)):  # only when matching a known wrong answer that overflowed
+            same = np.array_equal(arr, exp, equal_nan=True)
+            return passed() if same else failed("non-finite values differ")
         bad_nan = ~np.isfinite(arr)
         if bad_nan.any():
             where = tuple(np.argwhere(bad_nan)[0]) if arr.ndim else ()
@@ -301,8 +305,10 @@ def same_data(a: Any, b: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     if isinstance(b, (list, tuple)) and not all(isinstance(x, (int, float)) for x in b):
         return isinstance(a, (list, tuple)) and len(a) == len(b) and all(
             same_data(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
-    if b is None or isinstance(b, (str, bool)):
-        return a == b and type(a) is type(b)
+    if b is None:
+        return a is None
+    if isinstance(b, (str, bool)):
+        return type(a) is type(b) and a == b
     arr, _ = as_float_array(a)
     exp, _ = as_float_array(b)
     return arr is not None and exp is not None and arr.shape == exp.shape and bool(

@@ -103,6 +103,7 @@ def show(assignment_id: str, problem_id: str | None, problems_dir: Path | None) 
     from rich.panel import Panel
 
     from .loader import load_assignment
+    from .render.terminal import terminal_markdown
     from .spec import FunctionProblem
 
     console = Console()
@@ -120,7 +121,7 @@ def show(assignment_id: str, problem_id: str | None, problems_dir: Path | None) 
         else:
             keys = "\n".join(f"- `ANSWERS[{k.key!r}]`: {k.description}" for k in problem.keys)
             body = f"{problem.statement.strip()}\n\n{keys}"
-        console.print(Panel(Markdown(body), title=head, title_align="left"))
+        console.print(Panel(Markdown(terminal_markdown(body)), title=head, title_align="left"))
 
 
 @main.command()
@@ -163,11 +164,18 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
     from rich.console import Console
 
     from .render.terminal import print_submission
-    from .selfcheck import check_file
+    from .selfcheck import check_file, resolve_assignment
 
     result, iso = check_file(file, assignment_id, problems_dir, _limits(case_seconds, import_seconds, memory_mb),
                              _mode(isolation, require_isolation), only or None)
-    print_submission(Console(), result, iso.note)
+    console = Console()
+    print_submission(console, result, iso.note)
+    checked = {p.id for p in result.problems}
+    unchecked = [p.id for p in resolve_assignment(file, assignment_id, problems_dir).functions
+                 if not p.self_check and p.id not in checked and (not only or p.id in only)]
+    if unchecked:
+        console.print(f"not self-checked (a yes/no verdict would give the answers away; graded with your "
+                      f"submission): {', '.join(unchecked)}", style="dim")
     _write_side_outputs(result, json_path, junit_path, gradescope_path)
     if result.percent + 1e-9 < fail_under:
         click.secho(f"below --fail-under {fail_under:g}%", fg="red", err=True)

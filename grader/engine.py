@@ -81,7 +81,8 @@ def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] |
         if wanted is not None and problem.id not in wanted:
             continue
         if isinstance(problem, FunctionProblem):
-            plan.cases += function_cases(assignment.id, problem, audience)
+            if problem.self_check or audience.hidden:
+                plan.cases += function_cases(assignment.id, problem, audience)
         else:
             for key in problem.keys:
                 plan.cases += [Planned(problem, leaf, "answer", leaf=leaf, expected=value)
@@ -131,11 +132,12 @@ def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Ver
     for mistake in problem.mistakes:
         try:
             wrong = mistake.answer(*copy.deepcopy(planned.case.args))
+            matched = same_data(got, wrong) or (not isinstance(problem.check, Property)
+                                                and problem.check.agrees(got, wrong, planned.case))
         except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
             continue
-        if same_data(got, wrong) or (not isinstance(problem.check, Property)
-                                     and problem.check.agrees(got, wrong, planned.case)):
-            return mistake.message
+        if matched:
+            return mistake.describe(planned.case.args)
     return verdict.hint
 
 
@@ -145,7 +147,10 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
     base: dict[str, Any] = {"id": planned.id, "kind": planned.kind, "label": planned.case.label,
                             "seconds": round(report.seconds, 6), "replay": replay}
     if report.status == "ok":
-        verdict = problem.check(report.value, planned.expected, planned.case)
+        try:
+            verdict = problem.check(report.value, planned.expected, planned.case)
+        except Exception as exc:  # noqa: BLE001 - a checker bug must not stop the batch
+            verdict = Verdict("invalid", f"the grader could not check this output ({type(exc).__name__}: {exc})")
         if verdict.passed and not audience.details_always:
             return CaseResult(outcome="passed", max_error=_finite(verdict.max_error), **base)
         hint = _diagnose(problem, planned, report.value, verdict)

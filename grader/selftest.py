@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Audience, grade
+from .engine import Audience, grade, plan_cases
 from .sandbox.inprocess import InProcessRunner
-from .spec import AnswersProblem, Assignment, FunctionProblem
+from .spec import AnswersProblem, Assignment, FunctionProblem, Mistake
 from .submission import Submission
 
 STUDENTS = ("selftest-a", "selftest-b")
@@ -47,10 +47,13 @@ def reference_source(assignment: Assignment, replace: dict[str, str] | None = No
     return "\n".join(lines) + "\n"
 
 
+def _audience(student: str) -> Audience:
+    return Audience(hidden=True, secret="selftest", student=student, reveal_answers=True)
+
+
 def _grade(assignment: Assignment, source: str, student: str):
     submission = Submission(student, Path(assignment.filename), source)
-    audience = Audience(hidden=True, secret="selftest", student=student, reveal_answers=True)
-    return grade(assignment, submission, InProcessRunner(), audience)
+    return grade(assignment, submission, InProcessRunner(), _audience(student))
 
 
 def _set_leaf(values: dict[str, object], leaf: str, wrong: object) -> dict[str, object]:
@@ -78,7 +81,7 @@ def run_selftest(assignment: Assignment) -> list[Finding]:
                 findings.append(Finding(assignment.id, problem.id, "-", "no known-wrong variant (Mistake)"))
             for i, mistake in enumerate(problem.mistakes):
                 source = reference_source(assignment, {problem.function: f"PROBLEM.mistakes[{i}].answer"})
-                findings += _check_variant(assignment, problem.id, f"mistake {i}", source, mistake.message)
+                findings += _check_variant(assignment, problem.id, f"mistake {i}", source, mistake)
         elif isinstance(problem, AnswersProblem):
             values = {k.key: k.expected for k in problem.keys}
             for key in problem.keys:
@@ -91,13 +94,19 @@ def run_selftest(assignment: Assignment) -> list[Finding]:
     return findings
 
 
-def _check_variant(assignment: Assignment, problem_id: str, variant: str, source: str, message: str) -> list[Finding]:
+def _check_variant(assignment: Assignment, problem_id: str, variant: str, source: str,
+                   message: str | Mistake) -> list[Finding]:
     result = _grade(assignment, source, STUDENTS[0])
     problem = next(p for p in result.problems if p.id == problem_id)
     found = []
+    if isinstance(message, Mistake):  # per-case messages: any of them will do
+        plan = plan_cases(assignment, _audience(STUDENTS[0]), [problem_id])
+        messages = {message.describe(p.case.args) for p in plan.cases if p.case is not None}
+    else:
+        messages = {message}
     if problem.score >= problem.points:
         found.append(Finding(assignment.id, problem_id, variant, "the wrong variant earned full marks"))
-    elif not any(c.hint == message for c in problem.cases if not c.passed):
+    elif not any(c.hint in messages for c in problem.cases if not c.passed):
         hints = sorted({c.hint or c.message for c in problem.cases if not c.passed})
         found.append(Finding(assignment.id, problem_id, variant,
                              f"targeted message not shown; failing cases said: {hints[:3]}"))

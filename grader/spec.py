@@ -53,10 +53,18 @@ class Case:
 
 @dataclass(frozen=True)
 class Mistake:
-    """A known wrong answer: if the student's output matches ``answer(*args)``, say ``message``."""
+    """A known wrong answer: if the student's output matches ``answer(*args)``, say ``message``.
 
-    message: str
+    ``message`` may also be a function of the case's arguments, for feedback that
+    names the case ("tanh(0) = 0 but tanh is not homogeneous"). ``answer`` may
+    raise when the mistake cannot apply to a case; it is then simply not matched.
+    """
+
+    message: str | Callable[..., str]
     answer: Callable[..., Any]
+
+    def describe(self, args: tuple[Any, ...]) -> str:
+        return self.message(*args) if callable(self.message) else self.message
 
 
 @dataclass(frozen=True)
@@ -75,6 +83,7 @@ class FunctionProblem:
     hidden_count: int = 8
     mistakes: tuple[Mistake, ...] = ()
     show_expected: bool = True  # False for property checks, where "expected" is not one value
+    self_check: bool = True  # False when any feedback would give the answer away (yes/no per case)
 
     kind = "function"
 

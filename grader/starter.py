@@ -33,7 +33,8 @@ def _answers(problem: AnswersProblem) -> str:
 
 def starter_source(assignment: Assignment) -> str:
     header = (f"{assignment.id}: {assignment.title}\n\n{assignment.summary}\n\n"
-              f"Fill in every function and the ANSWERS dict, then check your work with:\n\n"
+              f"Fill in every function{' and the ANSWERS dict' if assignment.answers else ''}, "
+              "then check your work with:\n\n"
               f"    grader check {assignment.filename}\n\n"
               "Arrays arrive as float64 numpy arrays; return numpy arrays, Python numbers,\n"
               "lists/tuples of them, or torch tensors. Vectors are 1-D arrays.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rich import box
 from rich.console import Console, Group
 from rich.markup import escape
@@ -14,6 +16,20 @@ from ..results import BatchResult, CaseResult, ProblemResult, SubmissionResult
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "missing": "magenta", "not_run": "magenta",
          "error": "red", "timeout": "red", "invalid": "magenta"}
 MARK = {"passed": "✔", "failed": "✘", "error": "!", "timeout": "⏱", "invalid": "?"}
+
+
+_CODE = re.compile(r"(```.*?```|`[^`]*`)", re.DOTALL)
+_DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+_INLINE = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
+
+
+def terminal_markdown(text: str) -> str:
+    """Markdown for rich with LaTeX kept verbatim: math becomes code, so backslashes survive."""
+    parts = _CODE.split(text)
+    for i in range(0, len(parts), 2):  # even parts are outside code spans
+        chunk = _DISPLAY.sub(lambda m: "\n```\n" + m.group(1).strip() + "\n```\n", parts[i])
+        parts[i] = _INLINE.sub(lambda m: "`" + m.group(1) + "`", chunk)
+    return "".join(parts)
 
 
 def isolation_line(mode: str, layers: tuple[str, ...], note: str) -> Text:

@@ -27,6 +27,16 @@ THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NU
 
 
 @dataclass(frozen=True)
+class Layers:
+    """Optional layers, all on by default; switching one off is for measuring its cost."""
+
+    namespaces: bool = True
+    seccomp: bool = True
+    drop_uid: bool = True
+    tmpfs_mb: int = 64
+
+
+@dataclass(frozen=True)
 class LaunchPlan:
     """How to start one worker, and the config frame it receives."""
 
@@ -125,12 +135,13 @@ def child_uid() -> int | None:
     return 1_000_000 + secrets.randbelow(1_000_000_000)
 
 
-def plan_launch(mode: str, tmpfs_mb: int, use_seccomp: bool = True) -> LaunchPlan:
+def plan_launch(mode: str, layers: Layers = Layers()) -> LaunchPlan:
     """``mode`` is "auto", "full" (refuse without namespaces) or "reduced" (no namespaces)."""
-    bwrap = find_bwrap() if mode != "reduced" else None
+    bwrap = find_bwrap() if mode != "reduced" and layers.namespaces else None
+    uid = child_uid() if layers.drop_uid else None
     if bwrap and bwrap_works(bwrap):
-        config = {"uid": child_uid(), "seccomp": use_seccomp, "workdir_root": "/tmp"}
-        return LaunchPlan(tuple(bwrap_argv(bwrap, tmpfs_mb)), config, namespaces=True)
+        config = {"uid": uid, "seccomp": layers.seccomp, "workdir_root": "/tmp"}
+        return LaunchPlan(tuple(bwrap_argv(bwrap, layers.tmpfs_mb)), config, namespaces=True)
     if mode == "full":
         from ..errors import IsolationError
 
@@ -142,6 +153,6 @@ def plan_launch(mode: str, tmpfs_mb: int, use_seccomp: bool = True) -> LaunchPla
 
     tmpdir = tempfile.mkdtemp(prefix="grader-work-")
     os.chmod(tmpdir, 0o711)
-    config = {"uid": child_uid(), "seccomp": use_seccomp, "workdir_root": tmpdir}
+    config = {"uid": uid, "seccomp": layers.seccomp, "workdir_root": tmpdir}
     return LaunchPlan((sys.executable, "-I", str(WORKER_DIR / "zygote.py")), config,
                       namespaces=False, tmpdir=tmpdir)

@@ -75,9 +75,9 @@ class _Frames:
 class SandboxWorker:
     """One long-lived worker process (inside bubblewrap when available)."""
 
-    def __init__(self, mode: str = "auto", tmpfs_mb: int = 64) -> None:
+    def __init__(self, mode: str = "auto", layers: iso.Layers | None = None) -> None:
         self.mode = mode
-        self.tmpfs_mb = tmpfs_mb
+        self.layers = layers or iso.Layers()
         self.proc: subprocess.Popen[bytes] | None = None
         self.frames: _Frames | None = None
         self.hello: dict[str, Any] = {}
@@ -90,7 +90,7 @@ class SandboxWorker:
 
     def launch(self) -> None:
         """Start the process; the handshake is read later so start-up overlaps other work."""
-        self.plan = iso.plan_launch(self.mode, self.tmpfs_mb)
+        self.plan = iso.plan_launch(self.mode, self.layers)
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{v: "1" for v in iso.THREAD_VARS}}
         self.proc = subprocess.Popen(
             self.plan.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
@@ -321,8 +321,8 @@ class _Pending:
 class SandboxRunner:
     """A pool of sandboxed workers; ``submit`` blocks only until a worker is free."""
 
-    def __init__(self, workers: int = 1, mode: str = "auto", tmpfs_mb: int = 64) -> None:
-        self._workers = [SandboxWorker(mode, tmpfs_mb) for _ in range(max(1, workers))]
+    def __init__(self, workers: int = 1, mode: str = "auto", layers: iso.Layers | None = None) -> None:
+        self._workers = [SandboxWorker(mode, layers) for _ in range(max(1, workers))]
         self._idle: queue.Queue[SandboxWorker] = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)

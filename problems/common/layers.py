@@ -158,7 +158,7 @@ def receptive_field(input_shape: Sequence[int], layers: Sequence[dict[str, Any]]
             raise SpecError(f"receptive fields are defined for conv, pool and activation layers, not {layer['type']}")
         sizes.append(_layer_step(sizes[-1], layer)[0])
     (r_lo, r_hi), (c_lo, c_hi) = (i, i), (j, j)
-    for layer, before, after in zip(reversed(layers), reversed(sizes[:-1]), reversed(sizes[1:])):
+    for layer, after in zip(reversed(layers), reversed(sizes[1:]), strict=True):
         if layer["type"] in ACTIVATIONS:
             continue
         k, s, p = window(layer)
