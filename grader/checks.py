@@ -39,6 +39,8 @@ class Verdict:
 
     def prefixed(self, prefix: str) -> Verdict:
         """The same verdict about a part of the output (``dA_list[1]``)."""
+        if self.message.startswith(prefix):  # a named part already said where it is
+            return self
         where = f"{prefix}{self.where}" if self.where.startswith("[") or not self.where else f"{prefix} {self.where}"
         return Verdict(self.outcome, f"{prefix}: {self.message}" if self.message else "", self.hint,
                        self.max_error, where)
@@ -120,8 +122,8 @@ class Close(Check):
         arr, reason = as_float_array(got)
         if arr is None:
             return invalid(reason)
-        if exp.ndim == 0 and arr.size == 1:
-            arr = arr.reshape(())
+        if exp.size == 1 and arr.size == 1:  # a number and a one-element array mean the same
+            arr = arr.reshape(exp.shape)
         if arr.shape != exp.shape:
             return self._shape_verdict(arr, exp)
         if not np.all(np.isfinite(exp)):  # only when matching a known wrong answer that overflowed

@@ -51,9 +51,9 @@ def _audience(student: str) -> Audience:
     return Audience(hidden=True, secret="selftest", student=student, reveal_answers=True)
 
 
-def _grade(assignment: Assignment, source: str, student: str):
+def _grade(assignment: Assignment, source: str, student: str, only: list[str] | None = None):
     submission = Submission(student, Path(assignment.filename), source)
-    return grade(assignment, submission, InProcessRunner(), _audience(student))
+    return grade(assignment, submission, InProcessRunner(), _audience(student), only=only)
 
 
 def _set_leaf(values: dict[str, object], leaf: str, wrong: object) -> dict[str, object]:
@@ -96,7 +96,7 @@ def run_selftest(assignment: Assignment) -> list[Finding]:
 
 def _check_variant(assignment: Assignment, problem_id: str, variant: str, source: str,
                    message: str | Mistake) -> list[Finding]:
-    result = _grade(assignment, source, STUDENTS[0])
+    result = _grade(assignment, source, STUDENTS[0], [problem_id])
     problem = next(p for p in result.problems if p.id == problem_id)
     found = []
     if isinstance(message, Mistake):  # per-case messages: any of them will do

@@ -56,6 +56,7 @@ def test_generic_diagnostics() -> None:
 def test_lists_and_scalars_are_accepted_as_arrays() -> None:
     assert Close()([1.0, 2.0], np.array([1.0, 2.0]), CASE).passed
     assert Close()(np.array([3.0]), 3.0, CASE).passed
+    assert Close()(3.0, np.array([3.0]), CASE).passed
 
 
 def test_exact_ints_tuples_dicts_and_bools() -> None:

@@ -43,8 +43,18 @@ Write `count_ops(input_shape, layers)` returning
   (`concat` is free);
 - pooling and flatten cost nothing.
 
-Example: AlexNet on `(3, 227, 227)` needs 714,188,480 multiplications, as many
-additions, and 493,184 activation evaluations.
+Example: on an input of shape `(2, 5, 5)`,
+
+```
+[{"type": "parallel", "merge": "sum", "branches": [
+     [{"type": "conv2d", "out_channels": 4, "kernel_size": 3, "padding": 1, "bias": False}],
+     [{"type": "conv2d", "out_channels": 4, "kernel_size": 1, "bias": False}]]},
+ {"type": "tanh"}]
+```
+
+costs `{"mults": 2000, "adds": 1900, "activations": 100}`: the 3x3 branch has
+100 outputs of 18 products and 17 additions each, the 1x1 branch 100 outputs of 2
+products and 1 addition, the sum merge 100 additions, and tanh 100 evaluations.
 """
 
 
@@ -87,12 +97,16 @@ def generate(rng: np.random.Generator, index: int) -> Case:
     return Case((shape, layers), edge.replace("_", " "))
 
 
-def _alexnet_example() -> Case:
-    return Case(((3, 227, 227), L.alexnet()), "AlexNet on (3, 227, 227)")
+def _sum_example() -> Case:
+    branches = [[L.conv(4, 3, 1, 1, bias=False)], [L.conv(4, 1, bias=False)]]
+    return Case(((2, 5, 5), [{"type": "parallel", "merge": "sum", "branches": branches}, {"type": "tanh"}]),
+                "the example of the statement: a sum merge without biases")
 
 
-def _inception_example() -> Case:
-    return Case(((256, 32, 32), L.naive_inception()), "naive inception module on (256, 32, 32)")
+def _stack_example() -> Case:
+    layers = [L.conv(8, 3, 2), L.RELU, L.maxpool(2), L.conv(16, 3, 2), L.RELU, L.conv(16, 3, 1, 1), L.maxpool(2),
+              L.FLATTEN, L.linear(10)]
+    return Case(((4, 37, 37), layers), "conv/pool stack on (4, 37, 37) with a linear head")
 
 
 PROBLEM = FunctionProblem(
@@ -103,7 +117,7 @@ PROBLEM = FunctionProblem(
     signature="count_ops(input_shape: tuple, layers: list) -> dict",
     returns='{"mults": int, "adds": int, "activations": int}',
     reference=reference,
-    examples=(_alexnet_example(), _inception_example()),
+    examples=(_sum_example(), _stack_example()),
     generate=generate,
     check=Exact(),
     public_count=5,

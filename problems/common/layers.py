@@ -162,6 +162,8 @@ def receptive_field(input_shape: Sequence[int], layers: Sequence[dict[str, Any]]
         if layer["type"] in ACTIVATIONS:
             continue
         k, s, p = window(layer)
+        if p >= k:
+            raise SpecError(f"{layer['type']}: padding {p} >= kernel {k} leaves border outputs that see no input")
         r_lo, r_hi = max(r_lo, 0), min(r_hi, after[1] - 1)
         c_lo, c_hi = max(c_lo, 0), min(c_hi, after[2] - 1)
         r_lo, r_hi = r_lo * s - p, r_hi * s - p + k - 1

@@ -2,7 +2,8 @@
 
 from grader.spec import Assignment, Entry
 
-from . import nu_beta
+from ..common import count_ops
+from . import answers, conv1d_matvec, conv1d_net_grads, conv1d_vecmat, grad_nu_beta, nu_beta
 
 ASSIGNMENT = Assignment(
     id="hw7",
@@ -12,5 +13,11 @@ ASSIGNMENT = Assignment(
     source="seed 000 (MathDNN HW 7)",
     entries=(
         Entry(nu_beta.PROBLEM, 10),
+        Entry(grad_nu_beta.PROBLEM, 10),
+        Entry(conv1d_matvec.PROBLEM, 10),
+        Entry(conv1d_vecmat.PROBLEM, 10),
+        Entry(conv1d_net_grads.PROBLEM, 25),
+        Entry(count_ops.PROBLEM, 20),
+        Entry(answers.PROBLEM, 15),
     ),
 )

@@ -14,9 +14,11 @@ $$\nu_\beta(x) = \frac{1}{\beta} \log \sum_{i=1}^{n} \exp(\beta x_i).$$
 
 It satisfies $\max_i x_i \le \nu_\beta(x) \le \max_i x_i + \frac{\log n}{\beta}$.
 
-Write `nu_beta(x, beta)` returning $\nu_\beta(x)$ as a float. It must be
-**numerically stable**: entries of $\beta x$ may be in the thousands, where
-$\exp$ overflows. Subtract the maximum first:
+Write `nu_beta(x, beta)` returning $\nu_\beta(x)$ as a float; `x` is a 1-D float64
+array with $n \ge 1$ entries and `beta` a positive float. It must be
+**numerically stable**: entries of $\beta x$ may be in the thousands (positive or
+negative), where $\exp$ overflows to `inf` or underflows to `0`. Subtract the
+maximum first:
 $\nu_\beta(x) = m + \frac{1}{\beta}\log\sum_i \exp(\beta(x_i - m))$ with $m = \max_i x_i$.
 
 Example: `nu_beta(np.array([1000., 999., -5.]), 1.0)` is `1000.3132616875182`.
@@ -34,11 +36,28 @@ def naive(x: np.ndarray, beta: float) -> float:
         return float(np.log(np.sum(np.exp(beta * np.asarray(x)))) / beta)
 
 
+def max_not_added_back(x: np.ndarray, beta: float) -> float:
+    x = np.asarray(x, dtype=np.float64)
+    return reference(x, beta) - float(np.max(x))
+
+
+def no_one_over_beta(x: np.ndarray, beta: float) -> float:
+    return beta * reference(x, beta)
+
+
+def no_beta(x: np.ndarray, beta: float) -> float:
+    return reference(x, 1.0)
+
+
+def hard_max(x: np.ndarray, beta: float) -> float:
+    return float(np.max(x))
+
+
 def generate(rng: np.random.Generator, index: int) -> Case:
-    n = int(rng.integers(1, 12))
-    beta = float(rng.choice([0.1, 0.5, 1.0, 2.0, 10.0]))
+    n = int(rng.integers(2, 12))
+    beta = float(rng.choice([0.1, 0.5, 2.0, 10.0]))
     kind = index % 4
-    if kind == 0:  # large entries: naive exp overflows
+    if kind == 0:  # large entries: naive exp overflows (positive) or underflows to log(0) (negative)
         x = rng.normal(0, 5, n) + float(rng.choice([-1, 1])) * rng.uniform(800, 5000) / beta
         return Case((x, beta), "large entries (naive exp overflows)")
     if kind == 1:  # one element
@@ -58,9 +77,23 @@ PROBLEM = FunctionProblem(
     signature="nu_beta(x: np.ndarray, beta: float) -> float",
     returns="float",
     reference=reference,
-    examples=(Case((np.array([1000.0, 999.0, -5.0]), 1.0), "x = [1000, 999, -5], beta = 1"),),
+    examples=(
+        Case((np.array([1000.0, 999.0, -5.0]), 1.0), "x = [1000, 999, -5], beta = 1"),
+        Case((np.array([1.0, 2.0, 3.0]), 2.0), "x = [1, 2, 3], beta = 2"),
+    ),
     generate=generate,
+    # A stable float64 evaluation is accurate to a few ulps of max|x| (the shift by m is exact up
+    # to rounding of beta*(x - m), the log of a sum in [1, n] is well conditioned); |x| stays below
+    # ~6e4, so rtol 1e-9 (absolute error up to ~6e-5 there) plus atol 1e-9 near 0 leaves margin
+    # for any stable formula (scipy's logsumexp(beta*x)/beta included) and rejects every mistake.
     check=Close(rtol=1e-9, atol=1e-9),
-    mistakes=(Mistake("computed naively: exp(beta*x) overflows to inf for large entries; "
-                      "subtract max(x) before exponentiating", naive),),
+    mistakes=(
+        Mistake("computed naively: exp(beta*x) overflows to inf (or underflows to 0, giving log(0)) for "
+                "large entries; subtract max(x) before exponentiating", naive),
+        Mistake("the maximum m was subtracted inside the exponential but not added back: "
+                "nu = m + (1/beta) log sum exp(beta (x_i - m))", max_not_added_back),
+        Mistake("the factor 1/beta in front of the log is missing", no_one_over_beta),
+        Mistake("beta is missing: this is log sum exp(x_i), not (1/beta) log sum exp(beta x_i)", no_beta),
+        Mistake("this is max(x), the limit beta -> infinity, not the smooth maximum", hard_max),
+    ),
 )

@@ -1,0 +1,215 @@
+"""Grading speed and memory, measured, printed as figures (not asserted: machines are noisy).
+
+    python benchmarks/bench.py                    # check latency, batch of 500, memory, floor
+    python benchmarks/bench.py --layers           # also the cost of each isolation layer
+    python benchmarks/bench.py --n 100 --quick    # a smaller run
+
+Synthetic classes are built from the sample submissions: 60 % correct
+(``passes_all``), 30 % with typical mistakes, 10 % crashing (``os._exit`` in
+a function, or an exception at import). Samples that hang or import torch are
+left out: a hang costs its timeouts, a torch import a one-off 3 s per worker.
+
+Compare figures within one run, as ratios: absolute times on shared machines
+drift by 10-60 % between runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader.batch import BatchOptions, grade_batch  # noqa: E402
+from grader.engine import Audience, grade, plan_cases  # noqa: E402
+from grader.loader import load_assignment  # noqa: E402
+from grader.sandbox.inprocess import InProcessRunner  # noqa: E402
+from grader.sandbox.isolation import Layers  # noqa: E402
+from grader.sandbox.process import SandboxRunner  # noqa: E402
+from grader.submission import Submission  # noqa: E402
+
+SAMPLES = ROOT / "submissions"
+SECRET = "benchmark-secret"
+
+
+def samples(assignment: str) -> tuple[str, list[str]]:
+    """The correct sample and the mistaken ones that neither hang nor import torch."""
+    good = (SAMPLES / "passes_all" / f"{assignment}.py").read_text()
+    manifest = json.loads((ROOT / "tests" / "samples" / f"{assignment}.json").read_text())
+    buggy = []
+    for key, spec in manifest.items():
+        path = SAMPLES / key
+        if not key.startswith(f"{assignment}-") or path.suffix != ".py" or spec["status"] != "graded":
+            continue
+        text = path.read_text()
+        hangs = any(word in key for word in ("loop", "hang", "sleep")) or "while True" in text or "sleep" in text
+        if "torch" in text or hangs or any(o == "timeout" for o in spec.get("problems", {}).values()):
+            continue
+        buggy.append(text)
+    return good, buggy
+
+
+def crashing(good: str, function: str, rng: random.Random) -> str:
+    if rng.random() < 0.5:
+        return good + f"\n\ndef {function}(*args, **kwargs):\n    import os\n    os._exit(1)\n"
+    return good + "\n\nraise RuntimeError('unfinished homework')\n"
+
+
+def make_class(assignment: str, n: int, folder: Path, seed: int = 0) -> list[tuple[str, str]]:
+    rng = random.Random(seed)
+    good, buggy = samples(assignment)
+    first = load_assignment(assignment).functions[0].function
+    roster = []
+    for i in range(n):
+        roll = rng.random()
+        source = good if roll < 0.6 or not buggy else (rng.choice(buggy) if roll < 0.9 else crashing(good, first, rng))
+        student = f"s{i:04d}"
+        (folder / student).mkdir(parents=True, exist_ok=True)
+        (folder / student / f"{assignment}.py").write_text(source)
+        roster.append((student, source))
+    return roster
+
+
+def floor_seconds(assignment: str, roster: list[tuple[str, str]]) -> float:
+    """Calling the same functions on the same inputs directly, in one process: no grader at all."""
+    spec = load_assignment(assignment)
+    total = 0.0
+    for student, source in roster:
+        plan = plan_cases(spec, Audience(hidden=True, secret=SECRET, student=student))
+        calls = [(p.problem.function, p.case.args) for p in plan.cases if p.case is not None]
+        began = time.perf_counter()
+        namespace: dict = {}
+        try:
+            exec(compile(source, "bench.py", "exec"), namespace)  # noqa: S102 - our own samples
+        except BaseException:  # noqa: BLE001
+            total += time.perf_counter() - began
+            continue
+        for function, args in calls:
+            try:
+                if "os._exit" not in source:
+                    namespace[function](*args)
+            except Exception:  # noqa: BLE001
+                pass
+        total += time.perf_counter() - began
+    return total
+
+
+def inprocess_seconds(assignment: str, roster: list[tuple[str, str]]) -> float:
+    """The whole engine (cases, references, checks) with the unsafe in-process runner."""
+    spec = load_assignment(assignment)
+    runner = InProcessRunner()
+    began = time.perf_counter()
+    for student, source in roster:
+        if "os._exit" in source:
+            source = source.replace("os._exit(1)", "raise SystemExit(1)")
+        audience = Audience(hidden=True, secret=SECRET, student=student)
+        grade(spec, Submission(student, Path(f"{assignment}.py"), source), runner, audience)
+    return time.perf_counter() - began
+
+
+def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = None, mode: str = "auto") -> dict:
+    spec = load_assignment(assignment)
+    out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+    try:
+        began = time.perf_counter()
+        with SandboxRunner(workers=jobs, mode=mode, layers=layers) as runner:
+            started = time.perf_counter()
+            isolation = runner.isolation
+            batch = grade_batch(spec, folder, out, SECRET, runner, jobs, BatchOptions(fresh=True))
+            graded = time.perf_counter()
+        n = len(batch.submissions)
+        return {"n": n, "seconds": graded - started, "startup": started - began + 0.0,
+                "rate": n / (graded - started), "isolation": isolation.mode, "layers": list(isolation.layers),
+                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def batch_in_subprocess(assignment: str, n: int, jobs: int) -> dict:
+    """A fresh process per size, so that its peak memory is its own."""
+    code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import *; "
+            f"import tempfile; d = Path(tempfile.mkdtemp()); make_class({assignment!r}, {n}, d); "
+            f"print(json.dumps(batch_run({assignment!r}, d, {jobs}))); shutil.rmtree(d)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def check_latency(assignment: str, repeats: int) -> list[float]:
+    path = SAMPLES / "passes_all" / f"{assignment}.py"
+    times = []
+    for _ in range(repeats):
+        began = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "grader", "check", str(path)], capture_output=True, check=True)
+        times.append(time.perf_counter() - began)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=500, help="submissions in the large batch")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--assignments", nargs="+", default=["wr3", "hw7", "hw4", "hw5", "hw6"])
+    parser.add_argument("--layers", action="store_true", help="measure each isolation layer")
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 5
+    print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, jobs={args.jobs}")
+
+    print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target < 1 s)")
+    for assignment in args.assignments:
+        times = check_latency(assignment, repeats)
+        print(f"  {assignment}: median {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f})")
+
+    print(f"\n== batch grading, {args.n} synthetic submissions per assignment (target >= 25 per second)")
+    print(f"  {'assignment':<10} {'subs/s':>7} {'grading s':>9} {'per sub ms':>10} {'floor ms':>8} "
+          f"{'in-proc ms':>10} {'overhead ms':>11} {'worker start s':>14}")
+    for assignment in args.assignments:
+        with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
+            roster = make_class(assignment, args.n, Path(tmp))
+            floor = floor_seconds(assignment, roster) / args.n * 1000
+            inproc = inprocess_seconds(assignment, roster) / args.n * 1000
+            run = batch_run(assignment, Path(tmp), args.jobs)
+        per_sub = run["seconds"] / run["n"] * 1000
+        print(f"  {assignment:<10} {run['rate']:7.1f} {run['seconds']:9.2f} {per_sub:10.1f} {floor:8.2f} "
+              f"{inproc:10.2f} {per_sub - floor:11.1f} {run['startup']:14.2f}")
+    print("  (per sub = wall time / submissions with", args.jobs, "workers; floor = calling the functions directly;"
+          " in-proc = the engine without isolation, one process)")
+
+    print("\n== peak memory of the grader process against batch size (flat in N is the target)")
+    sizes = [50, 200, args.n] if not args.quick else [50, args.n]
+    for n in sizes:
+        run = batch_in_subprocess(args.assignments[0], n, args.jobs)
+        print(f"  {args.assignments[0]} N={n:<5} peak RSS {run['maxrss_mb']:6.1f} MB   {run['rate']:.1f} subs/s")
+
+    if args.layers:
+        print("\n== cost of each isolation layer (", args.assignments[0], ", per submission, one worker)")
+        configs = [
+            ("process + rlimits only", "reduced", Layers(namespaces=False, seccomp=False, drop_uid=False)),
+            ("+ unprivileged uid", "reduced", Layers(namespaces=False, seccomp=False, drop_uid=True)),
+            ("+ seccomp", "reduced", Layers(namespaces=False, seccomp=True, drop_uid=True)),
+            ("+ namespaces (full)", "auto", Layers()),
+        ]
+        with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmp:
+            make_class(args.assignments[0], 200, Path(tmp), seed=1)
+            base = None
+            for name, mode, layers in configs:
+                rates = [batch_run(args.assignments[0], Path(tmp), 1, layers, mode) for _ in range(2)]
+                ms = min(r["seconds"] / r["n"] * 1000 for r in rates)
+                base = base if base is not None else ms
+                print(f"  {name:<24} {ms:7.2f} ms/submission  ({ms - base:+.2f} vs process only)"
+                      f"  isolation={rates[0]['isolation']} start={rates[0]['startup']:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
