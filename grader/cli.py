@@ -161,6 +161,9 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
           junit_path: Path | None, gradescope_path: Path | None, case_seconds: float, import_seconds: float,
           memory_mb: int, isolation: str, require_isolation: bool, problems_dir: Path | None) -> None:
     """Check your submission on the public cases (students)."""
+    from .sandbox import launch
+
+    launch.prestart(_mode(isolation, require_isolation))  # boots while the grader loads
     from rich.console import Console
 
     from .render.terminal import print_submission

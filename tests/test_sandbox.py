@@ -142,3 +142,13 @@ def test_reduced_mode_says_so_and_can_be_refused(toy, monkeypatch) -> None:
         assert result.score == result.max_score and result.isolation == "reduced"
     with pytest.raises(IsolationError, match="full isolation was required"):
         SandboxRunner(workers=1, mode="full")
+
+
+def test_broken_bubblewrap_falls_back_loudly_or_refuses(toy, monkeypatch) -> None:
+    monkeypatch.setattr(iso, "find_bwrap", lambda: "/bin/false")  # starts, then exits: namespaces blocked
+    with SandboxRunner(workers=1) as runner:
+        isolation = runner.isolation
+        assert isolation.mode == "reduced" and "failed to start" in isolation.note
+        assert grade_source(toy, runner, "return 2 * x").score == 10
+    with pytest.raises(IsolationError, match="full isolation was required"):
+        SandboxRunner(workers=1, mode="full").isolation  # noqa: B018 - the handshake raises

@@ -13,13 +13,13 @@ import queue
 import selectors
 import signal
 import subprocess
-import tempfile
 import threading
 import time
-from typing import Any
+from typing import IO, Any
 
 from ..errors import IsolationError
 from . import isolation as iso
+from . import launch
 from .runner import CallReport, ImportReport, Isolation, Job, Limits, RunReport
 from .worker import wire
 
@@ -83,23 +83,21 @@ class SandboxWorker:
         self.hello: dict[str, Any] = {}
         self.plan: iso.LaunchPlan | None = None
         self.preloaded: set[str] = set()
-        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 - lives as long as the worker
+        self._stderr: IO[bytes] | None = None
         self._started = False
         self.fallback = ""
         self.launch()
 
     def launch(self) -> None:
-        """Start the process; the handshake is read later so start-up overlaps other work."""
-        self.plan = iso.plan_launch(self.mode, self.layers)
-        env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{v: "1" for v in iso.THREAD_VARS}}
-        self.proc = subprocess.Popen(
-            self.plan.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-            env=env, start_new_session=True, close_fds=True,
-        )
+        """Start the process (or adopt one started early); the handshake is read later."""
+        started = launch.take(self.mode, self.layers) or launch.start(self.mode, self.layers)
+        if self._stderr is not None:
+            self._stderr.close()
+        self.proc, self.plan, self._stderr = started.proc, started.plan, started.stderr
+        assert self.proc.stdout is not None
         self.frames = _Frames(self.proc.stdout.fileno())
         self.preloaded = set()
         self._started = False
-        self._send(self.plan.config)
 
     def _send(self, message: dict[str, Any]) -> None:
         assert self.proc and self.proc.stdin
@@ -124,6 +122,8 @@ class SandboxWorker:
                 self.mode, self.fallback = "reduced", failure  # carry on, loudly, without namespaces
                 self.launch()
                 return self.ensure_started()
+            if self.mode == "full":
+                raise IsolationError(f"full isolation was required, but {failure}") from None
             raise WorkerLost(failure) from None
         self.hello = hello.get("isolation", {})
         self._started = True
@@ -133,6 +133,7 @@ class SandboxWorker:
             raise IsolationError(f"full isolation was required: {note}")
 
     def stderr_tail(self) -> str:
+        assert self._stderr is not None
         self._stderr.seek(0, os.SEEK_END)
         size = self._stderr.tell()
         self._stderr.seek(max(0, size - 2000))
@@ -204,7 +205,8 @@ class SandboxWorker:
             except (WorkerLost, subprocess.TimeoutExpired):
                 pass
         self.kill()
-        self._stderr.close()
+        if self._stderr is not None:
+            self._stderr.close()
 
 
 class _Collector:

@@ -1,0 +1,57 @@
+"""Starting a worker process. Imports neither numpy nor the engine, so that a command can
+start the worker first thing and let it boot while the grader itself loads."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import tempfile
+from dataclasses import dataclass
+from typing import IO, Any
+
+from . import isolation as iso
+
+_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{v: "1" for v in iso.THREAD_VARS}}
+
+
+@dataclass
+class Started:
+    proc: subprocess.Popen[bytes]
+    plan: iso.LaunchPlan
+    stderr: IO[bytes]
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    payload = json.dumps(message, allow_nan=False, separators=(",", ":")).encode()
+    return struct.pack(">I", len(payload)) + payload
+
+
+def start(mode: str, layers: iso.Layers) -> Started:
+    plan = iso.plan_launch(mode, layers)
+    stderr = tempfile.TemporaryFile()  # noqa: SIM115 - owned by the worker handle
+    proc = subprocess.Popen(plan.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=_ENV,
+                            start_new_session=True, close_fds=True)
+    assert proc.stdin is not None
+    proc.stdin.write(frame(plan.config))
+    proc.stdin.flush()
+    return Started(proc, plan, stderr)
+
+
+_early: list[tuple[str, iso.Layers, Started]] = []
+
+
+def prestart(mode: str, layers: iso.Layers | None = None) -> None:
+    """Start a worker now; the next SandboxWorker with the same settings takes it over."""
+    try:
+        _early.append((mode, layers or iso.Layers(), start(mode, layers or iso.Layers())))
+    except Exception:  # noqa: BLE001 - the regular start will report the problem properly
+        pass
+
+
+def take(mode: str, layers: iso.Layers) -> Started | None:
+    for i, (m, lay, started) in enumerate(_early):
+        if m == mode and lay == layers:
+            del _early[i]
+            return started
+    return None
