@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,6 +84,7 @@ def make_class(assignment: str, n: int, folder: Path, seed: int = 0) -> list[tup
 
 def floor_seconds(assignment: str, roster: list[tuple[str, str]]) -> float:
     """Calling the same functions on the same inputs directly, in one process: no grader at all."""
+    warnings.simplefilter("ignore")  # the buggy samples overflow on purpose
     spec = load_assignment(assignment)
     total = 0.0
     for student, source in roster:
@@ -107,12 +109,12 @@ def floor_seconds(assignment: str, roster: list[tuple[str, str]]) -> float:
 
 def inprocess_seconds(assignment: str, roster: list[tuple[str, str]]) -> float:
     """The whole engine (cases, references, checks) with the unsafe in-process runner."""
+    warnings.simplefilter("ignore")
     spec = load_assignment(assignment)
     runner = InProcessRunner()
     began = time.perf_counter()
     for student, source in roster:
-        if "os._exit" in source:
-            source = source.replace("os._exit(1)", "raise SystemExit(1)")
+        source = source.replace("os._exit(1)", "raise SystemExit(1)")  # would end this process
         audience = Audience(hidden=True, secret=SECRET, student=student)
         grade(spec, Submission(student, Path(f"{assignment}.py"), source), runner, audience)
     return time.perf_counter() - began

@@ -83,13 +83,16 @@ def list_cmd(problems_dir: Path | None) -> None:
 
     from .loader import load_all
 
-    table = Table(title="assignments")
-    for column in ("assignment", "file", "problems", "points", "covers"):
+    table = Table(title="assignments", show_lines=True)
+    for column in ("assignment", "points", "problems"):
         table.add_column(column, overflow="fold")
     for assignment in load_all(problems_dir):
-        names = ", ".join(p.id for p in assignment.problems)
-        table.add_row(assignment.id, assignment.filename, names, f"{assignment.max_score:g}", assignment.summary)
+        names = "\n".join(f"{p.id} ({e.points:g})" for e, p in zip(assignment.entries, assignment.problems,
+                                                                     strict=True))
+        table.add_row(f"[bold]{assignment.id}[/]\nsubmit {assignment.filename}\n[dim]{assignment.title}[/]",
+                      f"{assignment.max_score:g}", names)
     Console().print(table)
+    click.echo("grader show <assignment> [problem] prints what each covers, statements and signatures.")
 
 
 @main.command()

@@ -6,19 +6,21 @@ works; the runner only ever receives the inputs.
 
 from __future__ import annotations
 
-import copy
 import difflib
 import math
 import shlex
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
+
+import numpy as np
 
 from . import formatting
 from .checks import Exact, Property, Verdict, same_data
 from .results import CaseResult, ProblemResult, SubmissionResult, score_problem
 from .sandbox.runner import Call, CallReport, ImportReport, Job, Limits, Runner, RunReport
+from .sandbox.worker import wire
 from .seeding import case_rng
 from .spec import AnswersProblem, Assignment, Case, FunctionProblem, Problem
 from .submission import Submission
@@ -38,7 +40,7 @@ class Audience:
     student: str = ""
     reveal_answers: bool = False
     details_always: bool = False  # replay shows inputs, expected and got even for a passing case
-    replay_prefix: str = "grader replay"
+    replay_prefix: str = "grader replay <file>"
     replay_suffix: str = ""
 
 
@@ -50,6 +52,7 @@ class Planned:
     case: Case | None = None
     leaf: str = ""
     expected: Any = None
+    encoded: Any = None  # the inputs in wire form, when already known
 
 
 @dataclass
@@ -60,11 +63,43 @@ class Plan:
         return [p for p in self.cases if p.problem.id == problem_id]
 
 
+# Examples and public cases are the same for every student: planned, solved and encoded once per process.
+_PUBLIC: dict[tuple[str, str, int], list[Planned]] = {}
+
+
+def fresh(value: Any) -> Any:
+    """A copy of case data (arrays, lists, tuples, dicts of them) that a callee may mutate freely."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [fresh(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(fresh(v) for v in value)
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    return value
+
+
+def public_cases(assignment: str, problem: FunctionProblem) -> list[Planned]:
+    key = (assignment, problem.id, id(problem))
+    cached = _PUBLIC.get(key)
+    if cached is None:
+        planned = [Planned(problem, f"example-{i + 1}", "example", c) for i, c in enumerate(problem.examples)]
+        for i in range(problem.public_count):
+            case = problem.generate(case_rng(assignment, problem.id, "public", i), i)
+            planned.append(Planned(problem, f"public-{i + 1}", "public", case))
+        cached = [_encoded(compute_expected(p)) for p in planned]
+        _PUBLIC[key] = cached  # a race only computes the same list twice
+    return cached
+
+
+def _encoded(planned: Planned) -> Planned:
+    assert planned.case is not None
+    return replace(planned, encoded=wire.to_wire(tuple(planned.case.args)))
+
+
 def function_cases(assignment: str, problem: FunctionProblem, audience: Audience) -> list[Planned]:
-    planned = [Planned(problem, f"example-{i + 1}", "example", case) for i, case in enumerate(problem.examples)]
-    for i in range(problem.public_count):
-        case = problem.generate(case_rng(assignment, problem.id, "public", i), i)
-        planned.append(Planned(problem, f"public-{i + 1}", "public", case))
+    planned = list(public_cases(assignment, problem))
     if audience.hidden:
         for i in range(problem.hidden_count):
             rng = case_rng(assignment, problem.id, "hidden", i, audience.secret, audience.student)
@@ -93,14 +128,14 @@ def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] |
 
 
 def compute_expected(planned: Planned) -> Planned:
-    if not isinstance(planned.problem, FunctionProblem) or planned.case is None:
+    """The reference's answer. References must not mutate their inputs (the self-test checks)."""
+    if not isinstance(planned.problem, FunctionProblem) or planned.case is None or planned.expected is not None:
         return planned
-    value = planned.problem.reference(*copy.deepcopy(planned.case.args))
-    return Planned(planned.problem, planned.id, planned.kind, planned.case, planned.leaf, value)
+    return replace(planned, expected=planned.problem.reference(*planned.case.args))
 
 
 def build_job(assignment: Assignment, submission: Submission, plan: Plan, limits: Limits) -> Job:
-    calls = tuple(Call(p.problem.function, p.case.args) for p in plan.cases
+    calls = tuple(Call(p.problem.function, p.case.args, p.encoded) for p in plan.cases
                   if isinstance(p.problem, FunctionProblem) and p.case is not None)
     return Job(
         source=submission.source,
@@ -125,23 +160,49 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
+# Known wrong answers for the shared cases, computed once: (id of the case, index of the mistake) -> answer.
+_WRONG: dict[tuple[int, int], Any] = {}
+_NOT_APPLICABLE = object()
+
+
+def _wrong_answer(problem: FunctionProblem, planned: Planned, index: int) -> Any:
+    assert planned.case is not None
+    key = (id(planned.case), index) if planned.kind != "hidden" else None
+    if key is not None and key in _WRONG:
+        return _WRONG[key]
+    try:  # mistakes, like references, must not mutate their inputs (the self-test checks)
+        wrong = problem.mistakes[index].answer(*planned.case.args)
+    except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
+        wrong = _NOT_APPLICABLE
+    if key is not None:
+        _WRONG[key] = wrong
+    return wrong
+
+
 def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Verdict) -> str:
     """The targeted message of a known mistake the output matches, else the checker's own hint."""
     if verdict.outcome == "passed" or planned.case is None:
         return verdict.hint
-    for mistake in problem.mistakes:
+    for index, mistake in enumerate(problem.mistakes):
+        wrong = _wrong_answer(problem, planned, index)
+        if wrong is _NOT_APPLICABLE:
+            continue
         try:
-            wrong = mistake.answer(*copy.deepcopy(planned.case.args))
             matched = same_data(got, wrong) or (not isinstance(problem.check, Property)
                                                 and problem.check.agrees(got, wrong, planned.case))
-        except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
+        except Exception:  # noqa: BLE001 - outputs that cannot even be compared do not match
             continue
         if matched:
             return mistake.describe(planned.case.args)
     return verdict.hint
 
 
-def check_call(planned: Planned, report: CallReport, audience: Audience, replay: str) -> CaseResult:
+DETAILED_FAILURES = 3  # failing cases per problem that carry inputs, expected and got (the rest: replay them)
+
+
+def check_call(planned: Planned, report: CallReport, audience: Audience, replay: str,
+               details: bool = True) -> CaseResult:
+    """One case's result; ``details`` adds the formatted inputs and values (costly, so not for every case)."""
     problem = planned.problem
     assert isinstance(problem, FunctionProblem) and planned.case is not None
     base: dict[str, Any] = {"id": planned.id, "kind": planned.kind, "label": planned.case.label,
@@ -154,11 +215,12 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
         if verdict.passed and not audience.details_always:
             return CaseResult(outcome="passed", max_error=_finite(verdict.max_error), **base)
         hint = _diagnose(problem, planned, report.value, verdict)
+        shown = details or audience.details_always
         return CaseResult(outcome=verdict.outcome, message=verdict.message, hint=hint,
                           max_error=_finite(verdict.max_error), where=verdict.where,
-                          inputs=formatting.show_args(problem.params, planned.case.args),
-                          expected=formatting.show(planned.expected) if problem.show_expected else "",
-                          got=formatting.show(report.value), **base)
+                          inputs=formatting.show_args(problem.params, planned.case.args) if shown else "",
+                          expected=formatting.show(planned.expected) if shown and problem.show_expected else "",
+                          got=formatting.show(report.value) if shown else "", **base)
     outcome, message, hint = {
         "error": ("error", _first_line(report.detail) or "the function raised an exception", ""),
         "invalid": ("invalid", report.detail or "the returned value could not be read", ""),
@@ -172,7 +234,7 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
     elif "MemoryError" in report.detail:
         hint = "the memory limit was exceeded"
     return CaseResult(outcome=outcome, message=message, hint=hint, detail=report.detail,
-                      inputs=formatting.show_args(problem.params, planned.case.args), **base)
+                      inputs=formatting.show_args(problem.params, planned.case.args) if details else "", **base)
 
 
 def _lookup(answers: dict[str, Any], leaf: str) -> tuple[bool, Any]:
@@ -246,8 +308,12 @@ def assemble(assignment: Assignment, submission: Submission, plan: Plan, report:
                 problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "missing", (),
                                               message))
                 continue
-            cases = tuple(check_call(p, r, audience, replay_command(audience, problem.id, p.id))
-                          for p, r in zip(planned, reports, strict=True))
+            results: list[CaseResult] = []
+            for p, r in zip(planned, reports, strict=True):
+                failures = sum(not c.passed for c in results)
+                results.append(check_call(p, r, audience, replay_command(audience, problem.id, p.id),
+                                          details=failures < DETAILED_FAILURES))
+            cases = tuple(results)
         else:
             if not isinstance(imported.answers, dict):
                 problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "missing", (),

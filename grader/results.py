@@ -18,7 +18,7 @@ Scores are computed here, once, from the cases; renderers only display them.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Literal, get_args
 
 CaseOutcome = Literal["passed", "failed", "error", "timeout", "invalid"]
@@ -141,7 +141,17 @@ def score_problem(points: float, cases: tuple[CaseResult, ...]) -> float:
 
 
 def to_dict(result: Any) -> dict[str, Any]:
-    return asdict(result)
+    """Plain dicts and lists, ready for JSON (a hand-written ``asdict``: batches write thousands)."""
+    data = dict(vars(result))
+    if isinstance(result, ProblemResult):
+        data["cases"] = [dict(vars(c)) for c in result.cases]
+    elif isinstance(result, SubmissionResult):
+        data["problems"] = [to_dict(p) for p in result.problems]
+        data["isolation_layers"] = list(result.isolation_layers)
+    elif isinstance(result, BatchResult):
+        data["submissions"] = [to_dict(s) for s in result.submissions]
+        data["isolation_layers"] = list(result.isolation_layers)
+    return data
 
 
 def to_json(result: Any, indent: int | None = 1) -> str:

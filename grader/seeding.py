@@ -8,6 +8,7 @@ compute their hidden inputs; with it, the instructor can replay any case.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from pathlib import Path
@@ -17,8 +18,13 @@ import numpy as np
 from .errors import GraderError
 
 
+@functools.lru_cache(maxsize=64)
+def _key(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest() if secret else b""
+
+
 def case_seed(assignment: str, problem: str, kind: str, index: int, secret: str = "", student: str = "") -> int:
-    key = hashlib.sha256(secret.encode()).digest() if secret else b""
+    key = _key(secret)
     message = "\0".join([assignment, problem, kind, student, str(index)]).encode()
     return int.from_bytes(hashlib.blake2b(message, key=key, digest_size=16).digest(), "big")
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from .engine import Audience, grade, plan_cases
+from .checks import same_data
+from .engine import Audience, fresh, grade, plan_cases
 from .sandbox.inprocess import InProcessRunner
 from .spec import AnswersProblem, Assignment, FunctionProblem, Mistake
 from .submission import Submission
@@ -65,8 +66,28 @@ def _set_leaf(values: dict[str, object], leaf: str, wrong: object) -> dict[str, 
     return {key: inner}
 
 
+def _mutations(assignment: Assignment) -> list[Finding]:
+    """References and mistakes must leave their inputs alone: the grader shares them, uncopied."""
+    findings = []
+    for problem in assignment.functions:
+        plan = plan_cases(assignment, _audience(STUDENTS[0]), [problem.id])
+        callables = [("reference", problem.reference)]
+        callables += [(f"mistake {i}", m.answer) for i, m in enumerate(problem.mistakes)]
+        for planned in plan.cases:
+            assert planned.case is not None
+            for name, function in callables:
+                before = fresh(planned.case.args)
+                try:
+                    function(*planned.case.args)
+                except Exception:  # noqa: BLE001 - not applicable to this case: fine
+                    pass
+                if not same_data(planned.case.args, before, rtol=0.0, atol=0.0):
+                    findings.append(Finding(assignment.id, problem.id, name, f"mutates the inputs of {planned.id}"))
+    return findings
+
+
 def run_selftest(assignment: Assignment) -> list[Finding]:
-    findings: list[Finding] = []
+    findings: list[Finding] = _mutations(assignment)
     for student in STUDENTS:
         result = _grade(assignment, reference_source(assignment), student)
         for problem in result.problems:

@@ -13,6 +13,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from grader.engine import Audience, plan_cases
+from grader.formatting import show_args
+from grader.loader import load_assignment
+
 ROOT = Path(__file__).resolve().parents[1]
 COURSE = Path(__file__).parent / "fixtures" / "course"
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "results.schema.json").read_text())
@@ -36,7 +40,8 @@ def grader(*args: str, cwd: Path, problems: bool = True) -> subprocess.Completed
 
 def test_list_and_show(tmp_path: Path) -> None:
     out = grader("list", cwd=tmp_path)
-    assert out.returncode == 0 and "toy" in out.stdout and "double, halves, ANSWERS" in out.stdout
+    assert out.returncode == 0 and "toy" in out.stdout
+    assert "double (6)" in out.stdout and "halves (2)" in out.stdout and "ANSWERS (2)" in out.stdout
     out = grader("show", "toy", "double", cwd=tmp_path)
     assert out.returncode == 0 and "double(x: np.ndarray) -> np.ndarray" in out.stdout
     out = grader("show", "toy", "nope", cwd=tmp_path)
@@ -140,7 +145,10 @@ def test_grade_writes_every_report_and_replays_hidden_cases(tmp_path: Path) -> N
     assert failing["replay"].startswith("grader replay ") and "--secret-file" in failing["replay"]
     args = shlex.split(failing["replay"])[1:]
     replayed = grader(*args, cwd=tmp_path)
-    assert replayed.returncode == 1 and failing["inputs"].splitlines()[0] in replayed.stdout
+    secret = (tmp_path / "out" / "secret.key").read_text().strip()
+    plan = plan_cases(load_assignment("toy", COURSE), Audience(hidden=True, secret=secret, student="ben"), ["double"])
+    case = next(p.case for p in plan.cases if p.id == failing["id"])
+    assert replayed.returncode == 1 and show_args(["x"], case.args).splitlines()[0] in replayed.stdout
     assert "you added 2" in replayed.stdout
     no_secret = grader("replay", str(subs / "ben" / "toy.py"), "double", failing["id"], cwd=tmp_path)
     assert no_secret.returncode == 2 and "--secret-file" in no_secret.stderr

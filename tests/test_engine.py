@@ -155,3 +155,21 @@ def test_loader_refuses_malformed_specs() -> None:
         load_assignment("noassign", BROKEN)
     with pytest.raises(AssignmentError, match="available: bad, noassign"):
         load_assignment("nope", BROKEN)
+
+
+def test_selftest_catches_a_reference_that_mutates_its_inputs() -> None:
+    from grader.checks import Close
+    from grader.selftest import run_selftest
+    from grader.spec import Assignment, Case, Entry, FunctionProblem, Mistake
+
+    def sloppy(x):
+        x *= 2  # in place: the grader would show students the doubled inputs
+        return x
+
+    problem = FunctionProblem(
+        id="double", title="t", statement="s", function="double", signature="double(x)", returns="array",
+        reference=sloppy, examples=(Case((np.array([1.0, 2.0]),)),),
+        generate=lambda rng, i: Case((rng.normal(size=3),)), check=Close(),
+        mistakes=(Mistake("plus two", lambda x: x + 2),))
+    findings = run_selftest(Assignment("mut", "t", "s", "x", (Entry(problem, 1),)))
+    assert any(f.variant == "reference" and "mutates" in f.problem_text for f in findings)

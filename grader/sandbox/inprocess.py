@@ -66,7 +66,7 @@ class InProcessRunner:
             decoded = wire.from_wire(wire.loads(wire.dumps(wire.to_wire(value))))
         except wire.WireError as exc:
             return CallReport(status="invalid", detail=str(exc))
-        except Exception as exc:  # noqa: BLE001
+        except (Exception, SystemExit) as exc:  # noqa: BLE001 - as the worker reports sys.exit()
             return CallReport(status="error", detail=f"{type(exc).__name__}: {exc}",
                               seconds=time.perf_counter() - began,
                               not_implemented=isinstance(exc, NotImplementedError))

@@ -33,8 +33,11 @@ def start(mode: str, layers: iso.Layers) -> Started:
     proc = subprocess.Popen(plan.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, env=_ENV,
                             start_new_session=True, close_fds=True)
     assert proc.stdin is not None
-    proc.stdin.write(frame(plan.config))
-    proc.stdin.flush()
+    try:
+        proc.stdin.write(frame(plan.config))
+        proc.stdin.flush()
+    except OSError:  # it died at once (namespaces blocked?): the handshake reports it, auto mode falls back
+        pass
     return Started(proc, plan, stderr)
 
 

@@ -41,7 +41,8 @@ class _Frames:
         self.selector = selectors.DefaultSelector()
         self.selector.register(fd, selectors.EVENT_READ)
 
-    def read(self, deadline: float) -> dict[str, Any]:
+    def read(self, deadline: float) -> tuple[dict[str, Any], bytes]:
+        """The next message and its raw value (decoded later, only if it is wanted)."""
         size = wire.header_size()
         while True:
             if len(self.buffer) >= size:
@@ -52,12 +53,12 @@ class _Frames:
                     payload = bytes(self.buffer[size:size + length])
                     del self.buffer[:size + length]
                     try:
-                        message = wire.loads(payload)
+                        message, value = wire.split_message(payload)
                     except wire.WireError as exc:
                         raise WorkerLost(f"worker sent a malformed frame: {exc}") from None
                     if not isinstance(message, dict):
                         raise WorkerLost("worker sent a frame that is not an object")
-                    return message
+                    return message, value
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerLost("worker did not answer in time")
@@ -112,7 +113,7 @@ class SandboxWorker:
             return
         assert self.frames and self.plan
         try:
-            hello = self.frames.read(time.monotonic() + HELLO_SECONDS)
+            hello, _ = self.frames.read(time.monotonic() + HELLO_SECONDS)
             if hello.get("type") != "hello":
                 raise WorkerLost("sandbox worker sent no greeting")
         except WorkerLost as exc:
@@ -154,7 +155,9 @@ class SandboxWorker:
         self._send({
             "source": job.source, "filename": job.filename, "module": job.module,
             "functions": list(job.functions), "want_answers": job.want_answers, "limits": limits,
-            "calls": [{"function": c.function, "args": wire.to_wire(tuple(c.args))} for c in job.calls],
+            "calls": [{"function": c.function,
+                       "args": c.encoded if c.encoded is not None else wire.to_wire(tuple(c.args))}
+                      for c in job.calls],
         })
 
     def finish_job(self, job: Job) -> RunReport:
@@ -164,14 +167,14 @@ class SandboxWorker:
         collected = _Collector(len(job.calls))
         try:
             while True:
-                message = self.frames.read(deadline)
+                message, value = self.frames.read(deadline)
                 if message.get("type") == "job_end":
                     self.preloaded |= {str(p) for p in message.get("preloaded") or []}
                     if not collected.done:
                         collected.lose(f"the grading worker failed (status {message.get('status')}): "
                                        + self.stderr_tail()[-300:])
                     return collected.report()
-                collected.add(message)
+                collected.add(message, value)
         except WorkerLost as exc:
             self.kill()
             collected.lose(f"the grading worker was lost: {exc}")
@@ -220,14 +223,14 @@ class _Collector:
         self.seconds = 0.0
         self.done = False
 
-    def add(self, message: dict[str, Any]) -> None:
+    def add(self, message: dict[str, Any], value: bytes = b"") -> None:
         kind = message.get("type")
         if kind == "import":
             self.imported = _import_report(message)
         elif kind == "result":
             index = message.get("index")
             if type(index) is int and 0 <= index < len(self.calls):
-                self.calls[index] = _call_report(message)
+                self.calls[index] = _call_report(message, value)
         elif kind == "done":
             self.output = str(message.get("output", ""))
             self.output_bytes = int(message.get("output_bytes") or 0)
@@ -273,7 +276,7 @@ def _import_report(message: dict[str, Any]) -> ImportReport:
                         defined=defined, answers=answers, answers_error=answers_error)
 
 
-def _call_report(message: dict[str, Any]) -> CallReport:
+def _call_report(message: dict[str, Any], raw: bytes) -> CallReport:
     status = message.get("status")
     if status not in ("ok", "error", "invalid", "timeout", "crash", "skipped"):
         status = "invalid"
@@ -283,7 +286,9 @@ def _call_report(message: dict[str, Any]) -> CallReport:
     detail = _text(message.get("detail"))
     if status == "ok":
         try:
-            value = wire.from_wire(message.get("value"))
+            if not raw:
+                raise wire.WireError("no value")
+            value = wire.from_wire(wire.loads(raw))
         except wire.WireError as exc:
             status, detail = "invalid", f"the returned value could not be read: {exc}"
     return CallReport(status=status, value=value, detail=detail, seconds=seconds,

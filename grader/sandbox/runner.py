@@ -54,6 +54,7 @@ class Limits:
 class Call:
     function: str
     args: tuple[Any, ...]
+    encoded: Any = None  # the args already in wire form (cached for cases every student shares)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,20 @@ input, a stride larger than the kernel, grouped convolutions, nested
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 
-from .layers import ACTIVATIONS, SpecError, walk
+from .layers import ACTIVATIONS, SpecError, _layer_step, walk
 
+T = TypeVar("T")
 EDGES = ("one_by_one", "stride_gt_kernel", "groups", "nested_parallel", "sum_merge", "pool_padding", "random")
+
+
+def pick(rng: np.random.Generator, options: Sequence[T]) -> T:
+    """One of ``options``, uniformly: like rng.choice, without its array conversion (6x faster)."""
+    return options[int(rng.integers(len(options)))]
 
 
 def _divisors(n: int) -> list[int]:
@@ -26,14 +33,14 @@ def _conv(rng: np.random.Generator, shape: tuple[int, ...], *, same: bool = Fals
     c, h, w = shape
     room = min(h, w)
     if same:
-        k = int(rng.choice([1, 3, 5])) if room >= 2 else 1
+        k = pick(rng, [1, 3, 5]) if room >= 2 else 1
         s, p = 1, k // 2
     else:
         k = int(rng.integers(1, min(room, 5) + 1))
         s = int(rng.integers(k + 1, k + 3)) if stride_gt_kernel else int(rng.integers(1, 3))
         p = int(rng.integers(0, k // 2 + 1))
     if groups:
-        g = int(rng.choice([d for d in _divisors(c) if d > 1] or [1]))
+        g = pick(rng, [d for d in _divisors(c) if d > 1] or [1])
         out_c = g * int(rng.integers(1, 4)) if out is None else out
     else:
         g = 1
@@ -45,7 +52,7 @@ def _conv(rng: np.random.Generator, shape: tuple[int, ...], *, same: bool = Fals
 def _pool(rng: np.random.Generator, shape: tuple[int, ...], padding: bool = False) -> dict[str, Any]:
     room = min(shape[1], shape[2])
     k = int(rng.integers(1, min(room, 3) + 1))
-    layer: dict[str, Any] = {"type": str(rng.choice(["maxpool2d", "avgpool2d"])), "kernel_size": k}
+    layer: dict[str, Any] = {"type": pick(rng, ["maxpool2d", "avgpool2d"]), "kernel_size": k}
     if rng.random() < 0.6:
         layer["stride"] = int(rng.integers(1, k + 2))
     if padding and k >= 2:
@@ -54,7 +61,7 @@ def _pool(rng: np.random.Generator, shape: tuple[int, ...], padding: bool = Fals
 
 
 def _activation(rng: np.random.Generator) -> dict[str, Any]:
-    return {"type": str(rng.choice(ACTIVATIONS))}
+    return {"type": pick(rng, ACTIVATIONS)}
 
 
 def _parallel(rng: np.random.Generator, shape: tuple[int, ...], merge: str, depth: int) -> dict[str, Any]:
@@ -66,14 +73,14 @@ def _parallel(rng: np.random.Generator, shape: tuple[int, ...], merge: str, dept
         current = shape
         for _ in range(int(rng.integers(1, 3))):
             if depth > 0 and rng.random() < 0.5:
-                inner = _parallel(rng, current, str(rng.choice(["concat", "sum"])), depth - 1)
+                inner = _parallel(rng, current, pick(rng, ["concat", "sum"]), depth - 1)
                 branch.append(inner)
             elif rng.random() < 0.3:
-                k = int(rng.choice([1, 3]))
+                k = pick(rng, [1, 3])
                 branch.append({"type": "maxpool2d", "kernel_size": k, "stride": 1, "padding": k // 2})
             else:
                 branch.append(_conv(rng, current, same=True))
-            current = walk(shape, branch)[0]
+            current = _layer_step(current, branch[-1])[0]
         if merge == "sum":
             branch.append(_conv(rng, current, same=True, out=out))
         elif rng.random() < 0.5:
@@ -122,7 +129,7 @@ def _draw(rng: np.random.Generator, edge: str, spatial_only: bool, parallel: boo
         choice = forced if step == slot and forced else None
         if choice is None:
             options = ["conv", "conv", "pool", "act"] + (["concat"] if parallel and not spatial_only else [])
-            choice = str(rng.choice(options))
+            choice = pick(rng, options)
         if choice in ("conv", "conv_stride", "conv_groups"):
             layer = _conv(rng, current, stride_gt_kernel=choice == "conv_stride", groups=choice == "conv_groups")
         elif choice in ("pool", "pool_pad"):
@@ -136,7 +143,7 @@ def _draw(rng: np.random.Generator, edge: str, spatial_only: bool, parallel: boo
         else:
             layer = _parallel(rng, current, "sum" if choice == "sum" else "concat", depth=1)
         layers.append(layer)
-        current = walk(shape, layers)[0]
+        current = _layer_step(current, layer)[0]
     if not spatial_only and edge != "pool_padding" and rng.random() < 0.4:
         layers += _tail(rng)
     return shape, layers

@@ -74,7 +74,7 @@ PROBLEM = FunctionProblem(
     generate=generate,  # random networks as in output_shape (tails kept): every edge case comes first
     check=Exact(),  # counts are integers: no tolerance
     public_count=9,
-    hidden_count=18,
+    hidden_count=9,  # one per kind of network: with the 9 public ones, every edge case twice
     mistakes=(
         Mistake("the biases are not counted: a conv layer has C_out biases, a linear layer n_out "
                 "(when 'bias' is True)", variant_params(Variant(params="no_bias"))),

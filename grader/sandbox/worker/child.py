@@ -24,8 +24,8 @@ import wire
 MAX_DETAIL = 2000
 
 
-def _send(fd: int, message: dict[str, Any]) -> None:
-    data = wire.frame(wire.dumps(message))
+def _send(fd: int, message: dict[str, Any], value: bytes = b"") -> None:
+    data = wire.message_frame(message, value)
     view = memoryview(data)
     while view:
         written = os.write(fd, view)
@@ -129,6 +129,7 @@ def run(job: dict[str, Any], start: int, result_fd: int, out_fd: int, workdir: s
         call = job["calls"][index]
         func = module.__dict__.get(call["function"])
         message: dict[str, Any] = {"type": "result", "index": index}
+        value_json = b""
         began = time.perf_counter()
         try:
             if not callable(func):
@@ -136,7 +137,7 @@ def run(job: dict[str, Any], start: int, result_fd: int, out_fd: int, workdir: s
             args = wire.from_wire(call["args"])
             value = func(*args)
             message["seconds"] = time.perf_counter() - began
-            message["value"] = wire.to_wire(value)
+            value_json = wire.dumps(wire.to_wire(value))
             message["status"] = "ok"
         except wire.WireError as exc:
             message.update(status="invalid", detail=str(exc)[:MAX_DETAIL])
@@ -149,5 +150,5 @@ def run(job: dict[str, Any], start: int, result_fd: int, out_fd: int, workdir: s
             sys.stderr.flush()
         except BaseException:  # noqa: BLE001
             pass
-        _send(result_fd, message)
+        _send(result_fd, message, value_json)
     os._exit(0)

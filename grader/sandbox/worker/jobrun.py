@@ -11,6 +11,7 @@ before it is passed on; the values themselves are decoded by the grader.
 
 from __future__ import annotations
 
+import gc
 import os
 import select
 import shutil
@@ -57,15 +58,16 @@ class Child:
         self.status: int | None = None
         self.rusage: Any = None
 
-    def read_message(self, deadline: float) -> dict[str, Any]:
-        """Return the next message, or raise ChildGone."""
+    def read_message(self, deadline: float) -> tuple[dict[str, Any], bytes]:
+        """Return the next message and its raw value, or raise ChildGone."""
         while True:
-            message = self._parse_buffer()
-            if message is not None:
-                return message
+            parsed = self._parse_buffer()
+            if parsed is not None:
+                return parsed
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise ChildGone("timeout", "")
+            self.runner.flush()  # about to wait: let the grader check what is done meanwhile
             ready, _, _ = select.select([self.result_fd, self.out_fd], [], [], remaining)
             if self.out_fd in ready:
                 self.runner.take_output(self.out_fd)
@@ -75,7 +77,7 @@ class Child:
                     raise ChildGone("crash", self._death_reason())
                 self.buffer += chunk
 
-    def _parse_buffer(self) -> dict[str, Any] | None:
+    def _parse_buffer(self) -> tuple[dict[str, Any], bytes] | None:
         size = wire.header_size()
         if len(self.buffer) < size:
             return None
@@ -87,12 +89,12 @@ class Child:
         payload = bytes(self.buffer[size:size + length])
         del self.buffer[:size + length]
         try:
-            message = wire.loads(payload)
+            message, value = wire.split_message(payload)
         except wire.WireError as exc:
             raise ChildGone("invalid", str(exc)) from None
         if not isinstance(message, dict):
             raise ChildGone("invalid", "malformed message from the submission process")
-        return message
+        return message, value
 
     def _death_reason(self) -> str:
         self.reap(block=True)
@@ -144,12 +146,19 @@ class JobRunner:
         self.output = bytearray()
         self.output_total = 0
         self.children = 0
+        self.pending: list[bytes] = []
 
     # -------------------------------------------------------------- plumbing
 
-    def emit(self, message: dict[str, Any]) -> None:
-        data = wire.frame(wire.dumps(message))
-        view = memoryview(data)
+    def emit(self, message: dict[str, Any], value: bytes = b"") -> None:
+        """Queue a message for the grader; queued messages go out together before any wait."""
+        self.pending.append(wire.message_frame(message, value))
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        view = memoryview(b"".join(self.pending))
+        self.pending.clear()
         while view:
             view = view[os.write(self.out_fd, view):]
 
@@ -237,11 +246,12 @@ class JobRunner:
         self.emit({"type": "done", "output": self.output.decode("utf-8", "replace"),
                    "output_bytes": self.output_total, "children": self.children,
                    "seconds": time.monotonic() - began})
+        self.flush()
 
     def _await_import(self, current: Child, first_time: bool) -> None:
         limit = self.limits["import_seconds"]
         try:
-            first = current.read_message(time.monotonic() + limit)
+            first, _ = current.read_message(time.monotonic() + limit)
         except ChildGone as gone:
             if gone.kind == "timeout":
                 raise ChildGone("timeout", f"importing the submission took longer than {limit} s") from None
@@ -282,7 +292,7 @@ class JobRunner:
                 return index  # the child is already running it: restart past the skipped calls
             deadline = min(time.monotonic() + limits["case_seconds"], job_deadline)
             try:
-                message = current.read_message(deadline)
+                message, value = current.read_message(deadline)
             except ChildGone as gone:
                 detail = gone.detail
                 if gone.kind == "timeout":
@@ -297,10 +307,10 @@ class JobRunner:
                 return index + 1
             seconds = message.get("seconds")
             self.emit({"type": "result", "index": index, "status": message["status"],
-                       "value": message.get("value"),
                        "detail": str(message.get("detail", ""))[: child.MAX_DETAIL],
                        "not_implemented": message.get("not_implemented") is True,
-                       "seconds": float(seconds) if isinstance(seconds, (int, float)) else 0.0})
+                       "seconds": float(seconds) if isinstance(seconds, (int, float)) else 0.0},
+                      value if message["status"] == "ok" else b"")
             index += 1
         return index
 
@@ -309,4 +319,5 @@ def run_job(config: dict[str, Any], job: dict[str, Any], out_fd: int) -> None:
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    gc.freeze()  # the parsed job stays shared with the children instead of being copied page by page
     JobRunner(config, job, out_fd).run()

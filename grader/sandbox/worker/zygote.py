@@ -17,6 +17,7 @@ sends sources and inputs.
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import sys
@@ -61,7 +62,7 @@ def read_frame(fd: int) -> dict | None:
 
 
 def write_frame(fd: int, message: dict) -> None:
-    data = wire.frame(wire.dumps(message))
+    data = wire.message_frame(message)
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -134,6 +135,7 @@ def main() -> int:
         if control is None or control.get("op") != "job":
             return 0
         loaded = preload(list(control.get("preload", [])))
+        gc.freeze()  # forked copies then leave these objects' pages shared instead of copying them
         pid = os.fork()
         if pid == 0:
             code = 0
