@@ -126,8 +126,8 @@ def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = 
     try:
         began = time.perf_counter()
         with SandboxRunner(workers=jobs, mode=mode, layers=layers) as runner:
+            isolation = runner.isolation  # waits for the first worker's handshake
             started = time.perf_counter()
-            isolation = runner.isolation
             batch = grade_batch(spec, folder, out, SECRET, runner, jobs, BatchOptions(fresh=True))
             graded = time.perf_counter()
         n = len(batch.submissions)
