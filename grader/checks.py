@@ -300,6 +300,27 @@ class TupleOf(Check):
         return passed(worst)
 
 
+class ExactWithReasons(Check):
+    """Exact equality, for questions asked once per named case ("does it hold for tanh?").
+
+    A wrong answer's message names the case (its first argument) and adds the
+    course's reason for that case, so the feedback explains instead of only
+    correcting.
+    """
+
+    description = "exact: True or False; each case on its own"
+
+    def __init__(self, reasons: Mapping[str, str], hint: str) -> None:
+        self.reasons, self.hint = dict(reasons), hint
+
+    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
+        verdict = Exact()(got, expected, case)
+        if verdict.outcome != "failed":
+            return verdict
+        name = str(case.args[0]) if case.args else ""
+        return failed(f"{name}: expected {expected}, got {got}. {self.reasons.get(name, '')}".strip(), hint=self.hint)
+
+
 def same_data(a: Any, b: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     """Structural equality with a float tolerance: does an output equal a known (wrong) answer?"""
     if isinstance(b, Mapping):

@@ -102,9 +102,13 @@ def test_import_failures_are_reported_per_submission(toy, runner, prelude: str, 
 
 
 def test_nothing_written_reaches_the_next_submission(toy, runner) -> None:
-    plant = "import os\nopen('/tmp/planted', 'w').write('x')\nopen('mine', 'w').write('x')\nreturn 2 * x"
-    grade_source(toy, runner, plant)
-    look = "import os\nassert not os.path.exists('/tmp/planted') and os.listdir('.') == []\nreturn 2 * x"
+    plant = ("import os, tempfile\nopen('mine', 'w').write('x')\ntempfile.mkstemp()\n"
+             "for where in ('..', '/tmp', '/'):\n    try:\n"
+             "        open(os.path.join(where, 'planted'), 'w').write('x')\n"
+             "    except OSError:\n        pass\nreturn 2 * x")
+    assert grade_source(toy, runner, plant).score == 10
+    look = ("import os\nassert os.listdir('.') == []\n"
+            "assert not any(os.path.exists(os.path.join(w, 'planted')) for w in ('..', '/tmp', '/'))\nreturn 2 * x")
     assert grade_source(toy, runner, look).score == 10
 
 
@@ -152,3 +156,13 @@ def test_broken_bubblewrap_falls_back_loudly_or_refuses(toy, monkeypatch) -> Non
         assert grade_source(toy, runner, "return 2 * x").score == 10
     with pytest.raises(IsolationError, match="full isolation was required"):
         SandboxRunner(workers=1, mode="full").isolation  # noqa: B018 - the handshake raises
+
+
+def test_the_work_area_never_hides_the_python_runtime(monkeypatch) -> None:
+    roots = ["/tmp/checkout/.venv", "/root/.pyenv/versions/3.11.7"]  # a CI virtualenv lives under /tmp
+    monkeypatch.setattr(iso, "python_roots", lambda: roots)
+    argv = iso.bwrap_argv("bwrap", 64)
+    mounted_over = [argv[i + 1] for i, arg in enumerate(argv) if arg == "--tmpfs"]
+    for root in roots:
+        assert ["--ro-bind", root, root] == argv[argv.index(root) - 1: argv.index(root) + 2]
+        assert not any(root == m or root.startswith(m.rstrip("/") + "/") for m in mounted_over), mounted_over

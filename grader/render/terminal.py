@@ -129,7 +129,8 @@ def print_batch(console: Console, batch: BatchResult, out_dir: str) -> None:
     missing = len(batch.submissions) - len(graded)
     if missing:
         console.print(f"{missing} student folder(s) have no {batch.assignment} submission")
-    console.print(isolation_line(batch.isolation, batch.isolation_layers, batch.isolation_note))
+    if batch.isolation != "full":  # said at the start too; worth repeating under the results
+        console.print(isolation_line(batch.isolation, batch.isolation_layers, batch.isolation_note))
     console.print(f"reports written to {out_dir}")
 
 

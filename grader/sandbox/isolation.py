@@ -20,6 +20,9 @@ from pathlib import Path
 
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
 SANDBOX_WORKER_DIR = "/opt/grader-worker"
+# The size-capped tmpfs holding each run's private folder. Not /tmp: the Python runtime itself
+# may live under /tmp (a virtual environment in a CI checkout), and a tmpfs there would hide it.
+SANDBOX_WORK_DIR = "/sandbox-work"
 ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
@@ -85,7 +88,7 @@ def _ancestors(path: str) -> list[str]:
 
 def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
     argv = [bwrap, *_namespace_flags(), "--die-with-parent", "--new-session", "--clearenv",
-            "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", "/tmp", "--setenv", "LANG", "C.UTF-8"]
+            "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORK_DIR, "--setenv", "LANG", "C.UTF-8"]
     for var in THREAD_VARS:
         argv += ["--setenv", var, "1"]
     argv += ["--ro-bind", "/usr", "/usr"]
@@ -100,7 +103,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
     for root in python_roots():
         if root == "/usr" or root.startswith("/usr/"):
             continue
-        for parent in _ancestors(root + "/x"):
+        for parent in _ancestors(root):
             if parent not in made:  # world-searchable parents so an unprivileged uid can reach Python
                 argv += ["--perms", "0755", "--dir", parent]
                 made.add(parent)
@@ -108,7 +111,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
         made.add(root)
     argv += ["--ro-bind", str(WORKER_DIR), SANDBOX_WORKER_DIR,
              "--proc", "/proc", "--dev", "/dev",
-             "--size", str(tmpfs_mb * 2**20), "--perms", "0755", "--tmpfs", "/tmp"]
+             "--size", str(tmpfs_mb * 2**20), "--perms", "0755", "--tmpfs", SANDBOX_WORK_DIR]
     if os.geteuid() == 0:
         for cap in ROOT_CAPABILITIES:
             argv += ["--cap-add", cap]
@@ -128,7 +131,7 @@ def plan_launch(mode: str, layers: Layers = Layers()) -> LaunchPlan:
     bwrap = find_bwrap() if mode != "reduced" and layers.namespaces else None
     uid = child_uid() if layers.drop_uid else None
     if bwrap:  # if namespaces turn out to be blocked, the worker's greeting fails and auto mode falls back
-        config = {"uid": uid, "seccomp": layers.seccomp, "workdir_root": "/tmp"}
+        config = {"uid": uid, "seccomp": layers.seccomp, "workdir_root": SANDBOX_WORK_DIR}
         return LaunchPlan(tuple(bwrap_argv(bwrap, layers.tmpfs_mb)), config, namespaces=True)
     if mode == "full":
         from ..errors import IsolationError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checks import Check, Exact, Verdict, failed
+from grader.checks import ExactWithReasons
 from grader.spec import Case, FunctionProblem, Mistake
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "identity", "neg", "square", "abs", "cos", "step")
@@ -97,18 +97,6 @@ def continuous(activation: str) -> bool:
     return activation != "step"
 
 
-class PerActivation(Check):
-    """Exact equality of the bool, and on a wrong answer the reason for this activation."""
-
-    description = "exact: True or False; each activation is its own case"
-
-    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
-        verdict = Exact()(got, expected, case)
-        if verdict.outcome != "failed":
-            return verdict
-        activation = str(case.args[0])
-        return failed(f"{activation}: expected {expected}, got {got}. {REASONS.get(activation, '')}",
-                      hint="max pooling commutes with sigma exactly when sigma is nondecreasing")
 
 
 def generate(rng: Any, index: int) -> Case:
@@ -126,7 +114,7 @@ PROBLEM = FunctionProblem(
     reference=reference,
     examples=tuple(Case((name,), name) for name in ACTIVATIONS),
     generate=generate,
-    check=PerActivation(),
+    check=ExactWithReasons(REASONS, hint="max pooling commutes with sigma exactly when sigma is nondecreasing"),
     public_count=0,
     hidden_count=0,
     # A yes/no verdict per activation gives the answer away, so a student's

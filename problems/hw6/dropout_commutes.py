@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from grader.checks import Check, Exact, Verdict, failed
+from grader.checks import ExactWithReasons
 from grader.spec import Case, FunctionProblem, Mistake
 
 ACTIVATIONS = ("relu", "leaky_relu", "sigmoid", "tanh", "identity", "elu", "softplus")
@@ -95,18 +95,6 @@ def linear_only(activation: str) -> bool:
     return activation == "identity"
 
 
-class PerActivation(Check):
-    """Exact equality of the bool, and on a wrong answer the reason for this activation."""
-
-    description = "exact: True or False; each activation is its own case"
-
-    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
-        verdict = Exact()(got, expected, case)
-        if verdict.outcome != "failed":
-            return verdict
-        activation = str(case.args[0])
-        return failed(f"{activation}: expected {expected}, got {got}. {REASONS.get(activation, '')}",
-                      hint="the orders agree exactly when sigma(0) = 0 and sigma(c z) = c sigma(z) for every c > 1")
 
 
 def generate(rng: Any, index: int) -> Case:
@@ -124,7 +112,8 @@ PROBLEM = FunctionProblem(
     reference=reference,
     examples=tuple(Case((name,), name) for name in ACTIVATIONS),
     generate=generate,
-    check=PerActivation(),
+    check=ExactWithReasons(
+        REASONS, hint="the orders agree exactly when sigma(0) = 0 and sigma(c z) = c sigma(z) for every c > 1"),
     public_count=0,
     hidden_count=0,
     # A yes/no verdict per activation gives the answer away, so a student's

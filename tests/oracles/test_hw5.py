@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 import torch
 from netspec_torch import build_module, count_parameters  # tests/oracles, on sys.path under pytest
+from oracle_cases import oracle_cases  # tests/oracles, on sys.path under pytest
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from grader.seeding import case_rng
 from grader.spec import Case, FunctionProblem
 from problems.common import count_ops, stacks
 from problems.common import layers as L
@@ -22,17 +22,9 @@ from problems.hw5 import ASSIGNMENT, answers, mlp_backprop, momentum_form1, mome
 
 torch.set_default_dtype(torch.float64)
 
-SECRETS = ("oracle-a", "oracle-b", "oracle-c")
-
 
 def cases(problem: FunctionProblem, per_secret: int = 30) -> list[Case]:
-    """The examples, the public cases and hidden-style cases drawn from several secrets."""
-    found = list(problem.examples)
-    found += [problem.generate(case_rng("hw5", problem.id, "public", i), i) for i in range(problem.public_count)]
-    for secret in SECRETS:
-        found += [problem.generate(case_rng("hw5", problem.id, "hidden", i, secret, "oracle"), i)
-                  for i in range(per_secret)]
-    return found
+    return oracle_cases("hw5", problem, per_secret)
 
 
 def run(fn, case: Case) -> Any:

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from oracle_cases import oracle_cases  # tests/oracles, on sys.path under pytest
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from grader.checks import same_data
-from grader.seeding import case_rng
 from grader.spec import Case, FunctionProblem
 from problems.common import count_ops, stacks
 from problems.common import layers as L
@@ -23,17 +23,9 @@ from problems.hw7 import ASSIGNMENT, answers, conv1d_matvec, conv1d_net_grads, c
 
 torch.set_default_dtype(torch.float64)
 
-SECRETS = ("oracle-a", "oracle-b", "oracle-c")
-
 
 def cases(problem: FunctionProblem, per_secret: int = 30) -> list[Case]:
-    """The examples, the public cases and hidden-style cases drawn from several secrets."""
-    found = list(problem.examples)
-    found += [problem.generate(case_rng("hw7", problem.id, "public", i), i) for i in range(problem.public_count)]
-    for secret in SECRETS:
-        found += [problem.generate(case_rng("hw7", problem.id, "hidden", i, secret, "oracle"), i)
-                  for i in range(per_secret)]
-    return found
+    return oracle_cases("hw7", problem, per_secret)
 
 
 def run(fn, case: Case) -> Any:

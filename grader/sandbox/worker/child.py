@@ -35,7 +35,10 @@ def _send(fd: int, message: dict[str, Any], value: bytes = b"") -> None:
 def describe_exception(exc: BaseException, filename: str) -> str:
     """One line for the exception plus the student's own frames, bounded in size."""
     try:
-        head = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        # the "Type: message" line last in Python's layout goes first here (a SyntaxError's
+        # location and caret lines follow it)
+        lines = "".join(traceback.format_exception_only(type(exc), exc)).rstrip().splitlines()
+        head = "\n".join([lines[-1], *lines[:-1]]) if lines else type(exc).__name__
     except BaseException:  # noqa: BLE001 - a hostile __str__ must not escape
         head = f"{type(exc).__name__}: <unprintable>"
     if isinstance(exc, SystemExit):
@@ -104,6 +107,8 @@ def run(job: dict[str, Any], start: int, result_fd: int, out_fd: int, workdir: s
         _close_other_fds({result_fd, out_fd})
         _redirect_output(out_fd)
         os.chdir(workdir)
+        for var in ("HOME", "TMPDIR"):  # tempfile and friends write into the run's own folder
+            os.environ[var] = workdir
         os.setpgid(0, 0)
         confine.confine(job["limits"], uid, use_seccomp)
     except BaseException as exc:  # noqa: BLE001
