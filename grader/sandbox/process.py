@@ -13,7 +13,6 @@ import queue
 import selectors
 import signal
 import subprocess
-import threading
 import time
 from typing import IO, Any
 
@@ -333,7 +332,6 @@ class SandboxRunner:
         self._idle: queue.Queue[SandboxWorker] = queue.Queue()
         for worker in self._workers:
             self._idle.put(worker)
-        self._lock = threading.Lock()
 
     @property
     def isolation(self) -> Isolation:
