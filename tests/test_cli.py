@@ -76,11 +76,14 @@ def test_check_exit_status_and_side_outputs(tmp_path: Path) -> None:
     assert json.loads((tmp_path / "gs.json").read_text())["score"] == 10
 
     (tmp_path / "toy.py").write_text(GOOD.replace("return 2 * x", "return x + 2"))
-    out = grader("check", "toy.py", cwd=tmp_path)
+    out = grader("check", "toy.py", "--json", "r.json", cwd=tmp_path)
     assert out.returncode == 1
     for text in ("you added 2 instead of multiplying by 2", "inputs", "expected", "got",
                  "grader replay toy.py double example-1"):
         assert text in out.stdout
+    failing = [c for p in json.loads((tmp_path / "r.json").read_text())["problems"] for c in p["cases"]
+               if c["outcome"] != "passed"]
+    assert len(failing) >= 2 and all(c["replay"] in out.stdout for c in failing)  # every failure, replayable
     assert grader("check", "toy.py", "--fail-under", "40", cwd=tmp_path).returncode == 0
 
 

@@ -15,6 +15,7 @@ from ..results import BatchResult, CaseResult, ProblemResult, SubmissionResult
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "missing": "magenta", "not_run": "magenta",
          "error": "red", "timeout": "red", "invalid": "magenta"}
+REPLAY_LINES = 8
 MARK = {"passed": "✔", "failed": "✘", "error": "!", "timeout": "⏱", "invalid": "?"}
 
 
@@ -84,6 +85,15 @@ def _problem_block(problem: ProblemResult) -> Group:
     failure = problem.first_failure
     if failure is not None:
         parts.append(_detail(failure))
+        others = [c for c in problem.cases if not c.passed and c is not failure]
+        if others:
+            lines = Text("replay the other failing cases:\n", style="dim")
+            for case in others[:REPLAY_LINES]:
+                lines.append(f"  {case.replay}\n", style="cyan")
+            if len(others) > REPLAY_LINES:
+                lines.append(f"  ... {len(others) - REPLAY_LINES} more: the same command with their case ids\n",
+                             style="dim")
+            parts.append(lines)
     return Group(*parts)
 
 
