@@ -360,4 +360,4 @@ def grade(assignment: Assignment, submission: Submission, runner: Runner, audien
     finally:
         report = pending.wait()
     return assemble(assignment, submission, plan, report, audience, file_label or submission.path.name,
-                    runner.isolation, time.perf_counter() - began)
+                    report.isolation or runner.isolation, time.perf_counter() - began)

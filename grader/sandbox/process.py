@@ -163,7 +163,7 @@ class SandboxWorker:
         assert self.frames
         extra = PRELOAD_SECONDS if set(job.preload) - self.preloaded else 0.0
         deadline = time.monotonic() + job.limits.job_deadline(len(job.calls)) + extra
-        collected = _Collector(len(job.calls))
+        collected = _Collector(len(job.calls), self.isolation)  # this worker's, recorded with its results
         try:
             while True:
                 message, value = self.frames.read(deadline)
@@ -214,7 +214,8 @@ class SandboxWorker:
 class _Collector:
     """Assembles a RunReport from worker frames, decoding every value strictly."""
 
-    def __init__(self, calls: int) -> None:
+    def __init__(self, calls: int, isolation: Isolation | None = None) -> None:
+        self.isolation = isolation
         self.imported: ImportReport | None = None
         self.calls: list[CallReport | None] = [None] * calls
         self.output = ""
@@ -249,7 +250,7 @@ class _Collector:
         if imported.status != "ok":
             calls = [CallReport(status="skipped", detail="not run: the submission did not import")] * len(calls)
         filled = tuple(c or CallReport(status="lost", detail="no report for this call") for c in calls)
-        return RunReport(imported, filled, self.output, self.output_bytes, self.seconds)
+        return RunReport(imported, filled, self.output, self.output_bytes, self.seconds, self.isolation)
 
 
 def _text(value: Any, limit: int = 4000) -> str:

@@ -89,15 +89,6 @@ class CallReport:
 
 
 @dataclass(frozen=True)
-class RunReport:
-    imported: ImportReport
-    calls: tuple[CallReport, ...]
-    output: str = ""
-    output_bytes: int = 0
-    seconds: float = 0.0
-
-
-@dataclass(frozen=True)
 class Isolation:
     """What protects the grader from student code, as achieved (not merely requested)."""
 
@@ -109,6 +100,16 @@ class Isolation:
     @property
     def reduced(self) -> bool:
         return self.mode != "full"
+
+
+@dataclass(frozen=True)
+class RunReport:
+    imported: ImportReport
+    calls: tuple[CallReport, ...]
+    output: str = ""
+    output_bytes: int = 0
+    seconds: float = 0.0
+    isolation: Isolation | None = None  # of the worker that ran the job
 
 
 class PendingRun(Protocol):
