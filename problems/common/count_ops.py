@@ -121,7 +121,7 @@ PROBLEM = FunctionProblem(
     generate=generate,
     check=Exact(),
     public_count=5,
-    hidden_count=10,
+    hidden_count=7,  # one per kind of network in stacks.EDGES
     mistakes=(
         Mistake("the bias additions are missing: each conv or linear output with a bias costs one more addition",
                 lambda s, layers: _variant(s, layers, bias_adds=False)),
