@@ -138,6 +138,7 @@ def test_grade_writes_every_report_and_replays_hidden_cases(tmp_path: Path) -> N
     assert {c["outcome"] for c in dan["cases"]} == {"timeout"}
     csv_lines = (target / "gradebook.csv").read_text().splitlines()
     assert csv_lines[0].startswith("student,status,score,max_score,percent,double,halves,ANSWERS")
+    assert csv_lines[1].endswith(",full")
     assert len(csv_lines) == 6
     for student in ("ann", "ben", "cat", "dan"):
         assert (target / "students" / f"{student}.html").exists()

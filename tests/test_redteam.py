@@ -249,6 +249,20 @@ def test_the_grader_process_is_out_of_reach(runner) -> None:
     assert os.getpid() == grader_pid  # still here
 
 
+def test_the_grader_and_the_course_cannot_be_imported(runner) -> None:
+    found = probe(runner, "\n".join([
+        "out = {}",
+        "for name in ('grader', 'problems', 'problems.wr3.answers', 'grader.engine'):",
+        "    try:",
+        "        __import__(name)",
+        "        out[name] = 'imported'",
+        "    except ImportError as e:",
+        "        out[name] = type(e).__name__",
+        "return out",
+    ]))
+    assert set(found.values()) == {"ModuleNotFoundError"}, found
+
+
 def test_no_network(runner) -> None:
     found = probe(runner, "\n".join([
         "import socket",

@@ -91,7 +91,9 @@ def test_statements_render_math_as_mathml() -> None:
 def test_summary_counts_and_gradebook(batch, tmp_path: Path) -> None:
     toy, result = batch
     rows = list(csv.reader(io.StringIO(gradebook_csv(toy, result))))
-    assert rows[0] == ["student", "status", "score", "max_score", "percent", "double", "halves", "ANSWERS", "file"]
+    assert rows[0] == ["student", "status", "score", "max_score", "percent", "double", "halves", "ANSWERS", "file",
+                       "isolation"]
+    assert rows[1][-1] == "none"  # the in-process runner: no isolation, and the gradebook says so
     assert rows[1][:5] == ["ann", "graded", "10", "10", "100.00"]
     assert rows[3][1] == "not_imported"
     assert [b["count"] for b in histogram([0, 5, 55, 100, 100])] == [2, 0, 0, 0, 0, 1, 0, 0, 0, 2]
@@ -106,6 +108,7 @@ def test_junit_and_gradescope_exports(batch) -> None:
     _, result = batch
     bob = result.submissions[1]
     root = ET.fromstring(junit_xml(bob))
+    assert root.find("properties/property[@name='isolation']").get("value") == bob.isolation
     failures = root.findall(".//failure")
     assert failures and all(f.get("type") in ("failed", "invalid") for f in failures)
     data = json.loads(gradescope_json(bob))

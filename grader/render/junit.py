@@ -9,6 +9,9 @@ from ..results import SubmissionResult
 
 def junit_xml(result: SubmissionResult) -> str:
     root = ET.Element("testsuites", name=f"{result.assignment} {result.file}")
+    properties = ET.SubElement(root, "properties")
+    ET.SubElement(properties, "property", name="isolation", value=result.isolation)
+    ET.SubElement(properties, "property", name="isolation_layers", value=", ".join(result.isolation_layers))
     if result.status != "graded":
         suite = ET.SubElement(root, "testsuite", name=result.assignment, tests="1", failures="0", errors="1")
         case = ET.SubElement(suite, "testcase", classname=result.assignment, name="import")

@@ -122,11 +122,11 @@ def gradebook_csv(assignment: Assignment, batch: BatchResult) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     ids = [e.problem.id for e in assignment.entries]
-    writer.writerow(["student", "status", "score", "max_score", "percent", *ids, "file"])
+    writer.writerow(["student", "status", "score", "max_score", "percent", *ids, "file", "isolation"])
     for s in batch.submissions:
         scores = {p.id: p.score for p in s.problems}
         writer.writerow([s.student, s.status, f"{s.score:g}", f"{s.max_score:g}", f"{s.percent:.2f}",
-                         *(f"{scores.get(i, 0):g}" for i in ids), s.file])
+                         *(f"{scores.get(i, 0):g}" for i in ids), s.file, s.isolation or batch.isolation])
     return buffer.getvalue()
 
 
