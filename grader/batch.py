@@ -103,8 +103,7 @@ class Journal:
 def _grader_failed(result: SubmissionResult) -> bool:
     """A result spoiled by the grader itself (a lost worker) is reported but not journalled."""
     texts = [result.message] + [c.message for p in result.problems for c in p.cases]
-    return any(t.startswith(("grader failure", "the sandbox could not be set up")) or "grader failure" in t
-               for t in texts)
+    return any("grader failure" in t or t.startswith("the sandbox could not be set up") for t in texts)
 
 
 def fingerprint(assignment: Assignment, source_sha: str, secret: str, limits: Limits, digest: str,

@@ -14,8 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
-
 from . import formatting
 from .checks import Exact, Property, Verdict, same_data
 from .results import CaseResult, ProblemResult, SubmissionResult, score_problem
@@ -65,19 +63,6 @@ class Plan:
 
 # Examples and public cases are the same for every student: planned, solved and encoded once per process.
 _PUBLIC: dict[tuple[str, str, int], list[Planned]] = {}
-
-
-def fresh(value: Any) -> Any:
-    """A copy of case data (arrays, lists, tuples, dicts of them) that a callee may mutate freely."""
-    if isinstance(value, np.ndarray):
-        return value.copy()
-    if isinstance(value, list):
-        return [fresh(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(fresh(v) for v in value)
-    if isinstance(value, dict):
-        return {k: fresh(v) for k, v in value.items()}
-    return value
 
 
 def public_cases(assignment: str, problem: FunctionProblem) -> list[Planned]:
@@ -309,10 +294,11 @@ def assemble(assignment: Assignment, submission: Submission, plan: Plan, report:
                                               message))
                 continue
             results: list[CaseResult] = []
+            failures = 0
             for p, r in zip(planned, reports, strict=True):
-                failures = sum(not c.passed for c in results)
                 results.append(check_call(p, r, audience, replay_command(audience, problem.id, p.id),
                                           details=failures < DETAILED_FAILURES))
+                failures += not results[-1].passed
             cases = tuple(results)
         else:
             if not isinstance(imported.answers, dict):

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from .checks import same_data
-from .engine import Audience, fresh, grade, plan_cases
+from .engine import Audience, grade, plan_cases
 from .sandbox.inprocess import InProcessRunner
 from .spec import AnswersProblem, Assignment, FunctionProblem, Mistake
 from .submission import Submission
@@ -64,6 +67,19 @@ def _set_leaf(values: dict[str, object], leaf: str, wrong: object) -> dict[str, 
     inner = dict(values[key])  # type: ignore[arg-type]
     inner[sub] = wrong
     return {key: inner}
+
+
+def fresh(value: Any) -> Any:
+    """A copy of case data (arrays, lists, tuples, dicts of them) that a callee may mutate freely."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [fresh(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(fresh(v) for v in value)
+    if isinstance(value, dict):
+        return {k: fresh(v) for k, v in value.items()}
+    return value
 
 
 def _mutations(assignment: Assignment) -> list[Finding]:

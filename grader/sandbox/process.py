@@ -42,22 +42,13 @@ class _Frames:
 
     def read(self, deadline: float) -> tuple[dict[str, Any], bytes]:
         """The next message and its raw value (decoded later, only if it is wanted)."""
-        size = wire.header_size()
         while True:
-            if len(self.buffer) >= size:
-                length = wire.frame_length(bytes(self.buffer[:size]))
-                if length > MAX_FRAME:
-                    raise WorkerLost(f"worker sent a frame of {length} bytes")
-                if len(self.buffer) >= size + length:
-                    payload = bytes(self.buffer[size:size + length])
-                    del self.buffer[:size + length]
-                    try:
-                        message, value = wire.split_message(payload)
-                    except wire.WireError as exc:
-                        raise WorkerLost(f"worker sent a malformed frame: {exc}") from None
-                    if not isinstance(message, dict):
-                        raise WorkerLost("worker sent a frame that is not an object")
-                    return message, value
+            try:
+                taken = wire.take_message(self.buffer, MAX_FRAME)
+            except wire.WireError as exc:
+                raise WorkerLost(f"worker sent {exc}") from None
+            if taken is not None:
+                return taken
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise WorkerLost("worker did not answer in time")

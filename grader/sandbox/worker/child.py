@@ -25,11 +25,7 @@ MAX_DETAIL = 2000
 
 
 def _send(fd: int, message: dict[str, Any], value: bytes = b"") -> None:
-    data = wire.message_frame(message, value)
-    view = memoryview(data)
-    while view:
-        written = os.write(fd, view)
-        view = view[written:]
+    wire.write_all(fd, wire.message_frame(message, value))
 
 
 def describe_exception(exc: BaseException, filename: str) -> str:

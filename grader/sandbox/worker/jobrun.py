@@ -78,23 +78,12 @@ class Child:
                 self.buffer += chunk
 
     def _parse_buffer(self) -> tuple[dict[str, Any], bytes] | None:
-        size = wire.header_size()
-        if len(self.buffer) < size:
-            return None
-        length = wire.frame_length(bytes(self.buffer[:size]))
-        if length > MAX_CHILD_FRAME:
-            raise ChildGone("invalid", f"returned data larger than {MAX_CHILD_FRAME // 2**20} MiB")
-        if len(self.buffer) < size + length:
-            return None
-        payload = bytes(self.buffer[size:size + length])
-        del self.buffer[:size + length]
         try:
-            message, value = wire.split_message(payload)
+            return wire.take_message(self.buffer, MAX_CHILD_FRAME)
+        except wire.FrameTooLarge:
+            raise ChildGone("invalid", f"returned data larger than {MAX_CHILD_FRAME // 2**20} MiB") from None
         except wire.WireError as exc:
-            raise ChildGone("invalid", str(exc)) from None
-        if not isinstance(message, dict):
-            raise ChildGone("invalid", "malformed message from the submission process")
-        return message, value
+            raise ChildGone("invalid", f"malformed message from the submission process: {exc}") from None
 
     def _death_reason(self) -> str:
         self.reap(block=True)
@@ -157,10 +146,9 @@ class JobRunner:
     def flush(self) -> None:
         if not self.pending:
             return
-        view = memoryview(b"".join(self.pending))
+        data = b"".join(self.pending)
         self.pending.clear()
-        while view:
-            view = view[os.write(self.out_fd, view):]
+        wire.write_all(self.out_fd, data)
 
     def fresh_workdir(self) -> str:
         self.children += 1

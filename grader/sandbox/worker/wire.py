@@ -22,6 +22,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 import struct
 import sys
 from typing import Any
@@ -246,3 +247,35 @@ def header_size() -> int:
 
 def frame_length(header: bytes) -> int:
     return _HEADER.unpack(header)[0]
+
+
+class FrameTooLarge(WireError):
+    """A frame announced more bytes than the reader accepts."""
+
+
+def take_message(buffer: bytearray, cap: int) -> tuple[dict[str, Any], bytes] | None:
+    """Remove the first complete frame from ``buffer``: its message and raw value, or None if incomplete.
+
+    Raises FrameTooLarge for a frame over ``cap`` bytes and WireError for one that is malformed.
+    """
+    size = _HEADER.size
+    if len(buffer) < size:
+        return None
+    length = _HEADER.unpack(bytes(buffer[:size]))[0]
+    if length > cap:
+        raise FrameTooLarge(f"a frame of {length} bytes, over the {cap} allowed")
+    if len(buffer) < size + length:
+        return None
+    payload = bytes(buffer[size:size + length])
+    del buffer[:size + length]
+    message, value = split_message(payload)
+    if not isinstance(message, dict):
+        raise WireError("a frame that is not a JSON object")
+    return message, value
+
+
+def write_all(fd: int, data: bytes) -> None:
+    """Write every byte to a pipe (os.write may write only part)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

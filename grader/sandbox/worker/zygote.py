@@ -62,10 +62,7 @@ def read_frame(fd: int) -> dict | None:
 
 
 def write_frame(fd: int, message: dict) -> None:
-    data = wire.message_frame(message)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view):]
+    wire.write_all(fd, wire.message_frame(message))
 
 
 def preload(names: list[str]) -> list[str]:
