@@ -12,20 +12,14 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
 from grader.engine import Audience, plan_cases
 from grader.formatting import show_args
 from grader.loader import load_assignment
 
 ROOT = Path(__file__).resolve().parents[1]
-COURSE = Path(__file__).parent / "fixtures" / "course"
 SCHEMA = json.loads((ROOT / "grader" / "schema" / "results.schema.json").read_text())
-GOOD = """
-import numpy as np
-def double(x): return 2 * x
-def halves(n): return (n // 2, n - n // 2)
-ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}
-"""
 
 pytestmark = pytest.mark.sandbox
 

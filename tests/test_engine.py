@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
 from grader.engine import Audience, grade, plan_cases
 from grader.errors import AssignmentError, SpecError
@@ -13,14 +14,7 @@ from grader.loader import assignment_ids, load_assignment
 from grader.sandbox.inprocess import InProcessRunner
 from grader.submission import Submission
 
-COURSE = Path(__file__).parent / "fixtures" / "course"
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
-GOOD = """
-import numpy as np
-def double(x): return 2 * x
-def halves(n): return (n // 2, n - n // 2)
-ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}
-"""
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
 from grader.engine import Audience, grade
 from grader.loader import load_assignment
@@ -28,14 +29,7 @@ from grader.submission import Submission, read_submission
 
 pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[1]
-COURSE = Path(__file__).parent / "fixtures" / "course"
 LIMITS = Limits(case_seconds=1.0, import_seconds=3.0)
-GOOD = """
-import numpy as np
-def double(x): return 2 * x
-def halves(n): return (n // 2, n - n // 2)
-ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}
-"""
 
 
 @pytest.fixture(scope="module")

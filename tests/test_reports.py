@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
 from grader.batch import safe_name
 from grader.engine import Audience, grade
@@ -22,14 +23,7 @@ from grader.results import BatchResult, batch_from_json, submission_from_dict, t
 from grader.sandbox.inprocess import InProcessRunner
 from grader.submission import Submission
 
-COURSE = Path(__file__).parent / "fixtures" / "course"
 SCHEMA = json.loads((Path(__file__).resolve().parents[1] / "grader" / "schema" / "results.schema.json").read_text())
-GOOD = """
-import numpy as np
-def double(x): return 2 * x
-def halves(n): return (n // 2, n - n // 2)
-ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}
-"""
 HOSTILE = GOOD.replace("def double(x): return 2 * x",
                        "def double(x):\n    print('<script>alert(1)</script>')\n"
                        "    return '<img src=x onerror=alert(2)>'")

@@ -11,14 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
+from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
-COURSE = Path(__file__).parent / "fixtures" / "course"
-GOOD = """
-import numpy as np
-def double(x): return 2 * x
-def halves(n): return (n // 2, n - n // 2)
-ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}
-"""
 SLOW = GOOD.replace("def double(x): return 2 * x",
                     "import time\ndef double(x):\n    time.sleep(0.05)\n    return 2 * x")
 VARIANTS = [SLOW, SLOW.replace("return 2 * x", "return x + 2"), "def double(x:\n",

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from toy import COURSE  # tests/, on sys.path under pytest
 
 from grader.engine import Audience, grade
 from grader.errors import IsolationError
@@ -18,7 +19,6 @@ from grader.sandbox.runner import Limits
 from grader.submission import Submission
 
 pytestmark = pytest.mark.sandbox
-COURSE = Path(__file__).parent / "fixtures" / "course"
 LIMITS = Limits(case_seconds=0.5, import_seconds=2.0)
 HALVES = "def halves(n):\n    return (n // 2, n - n // 2)\n"
 ANSWERS = 'ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}\n'
