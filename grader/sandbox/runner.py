@@ -12,42 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+from ..limits import Limits
+
+__all__ = ["Limits"]
+
 ImportStatus = Literal["ok", "error", "timeout", "crash", "invalid", "setup", "lost"]
 CallStatus = Literal["ok", "error", "invalid", "timeout", "crash", "skipped", "lost"]
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Per-job limits. Wall-clock limits are enforced from outside the student's process."""
-
-    case_seconds: float = 2.0
-    import_seconds: float = 5.0
-    job_seconds: float = 60.0
-    memory_mb: int = 512
-    file_mb: int = 16
-    open_files: int = 64
-    processes: int = 32
-    output_kb: int = 64
-    timeouts_per_function: int = 2
-
-    def for_worker(self, calls: int) -> dict[str, Any]:
-        cpu = int(self.import_seconds + calls * self.case_seconds) + 2
-        return {
-            "case_seconds": self.case_seconds,
-            "import_seconds": self.import_seconds,
-            "job_seconds": self.job_seconds,
-            "cpu_seconds": min(cpu, int(self.job_seconds) + 2),
-            "memory_bytes": self.memory_mb * 2**20,
-            "file_bytes": self.file_mb * 2**20,
-            "open_files": self.open_files,
-            "processes": self.processes,
-            "output_bytes": self.output_kb * 1024,
-            "timeouts_per_function": self.timeouts_per_function,
-        }
-
-    def job_deadline(self, calls: int) -> float:
-        """Backstop for the whole job, seen from the grader: the worker enforces tighter limits."""
-        return min(self.import_seconds + calls * (self.case_seconds + 0.5), self.job_seconds) + 15.0
 
 
 @dataclass(frozen=True)
