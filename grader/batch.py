@@ -41,6 +41,7 @@ class BatchOptions:
     limits: Limits = field(default_factory=Limits)
     fresh: bool = False
     secret_file: str = ""  # shown in replay commands of hidden cases
+    problems_dir: Path | None = None  # the course graded (None: the bundled one); its sources key the journal
 
 
 def safe_name(student: str) -> str:
@@ -100,12 +101,6 @@ class Journal:
         atomic_write(self.dir / f"{safe_name(result.student)}.json", json.dumps(to_dict(result)))
 
 
-def _grader_failed(result: SubmissionResult) -> bool:
-    """A result spoiled by the grader itself (a lost worker) is reported but not journalled."""
-    texts = [result.message] + [c.message for p in result.problems for c in p.cases]
-    return any("grader failure" in t or t.startswith("the sandbox could not be set up") for t in texts)
-
-
 def fingerprint(assignment: Assignment, source_sha: str, secret: str, limits: Limits, digest: str,
                 isolation: str) -> str:
     parts = [__version__, assignment.id, source_sha, secret_id(secret), repr(limits), digest, isolation]
@@ -120,43 +115,46 @@ def grade_batch(assignment: Assignment, folder: Path, out_dir: Path, secret: str
     options = options or BatchOptions()
     students = discover_students(folder)
     journal = Journal(out_dir, options.fresh)
-    digest = problems_digest()
+    digest = problems_digest(options.problems_dir)
     isolation: Isolation = runner.isolation
     secret_hint = f" --secret-file {shlex.quote(options.secret_file)}" if options.secret_file else ""
 
     def one(item: tuple[str, Path]) -> SubmissionResult:
+        """One student, guarded as a whole: whatever goes wrong becomes this student's ``error``."""
         student, path = item
+        try:
+            result, reused = graded(student, path)
+        except Exception as exc:  # noqa: BLE001 - one submission must never stop the batch
+            result, reused = SubmissionResult(
+                student, assignment.id, f"{path}/{assignment.filename}", "error", 0.0, assignment.max_score, (),
+                f"the grader could not grade this submission ({type(exc).__name__}: {str(exc)[:300]}); "
+                "the rest of the class was graded", grader_failed=True), False
+        if on_done:
+            on_done(result, reused)
+        return result
+
+    def graded(student: str, path: Path) -> tuple[SubmissionResult, bool]:
         file = find_submission(path, assignment.id)
         label = str(file) if file else f"{path}/{assignment.filename}"
         if file is None:
-            result = SubmissionResult(student, assignment.id, label, "no_submission", 0.0, assignment.max_score, (),
-                                      f"no {assignment.filename} (or .ipynb) in {path.name}/")
-            if on_done:
-                on_done(result, False)
-            return result
+            return SubmissionResult(student, assignment.id, label, "no_submission", 0.0, assignment.max_score, (),
+                                    f"no {assignment.filename} (or .ipynb) in {path.name}/"), False
         try:
             submission = read_submission(file, student)
         except SubmissionError as exc:
-            result = SubmissionResult(student, assignment.id, label, "unreadable", 0.0, assignment.max_score, (),
-                                      str(exc))
-            if on_done:
-                on_done(result, False)
-            return result
+            return SubmissionResult(student, assignment.id, label, "unreadable", 0.0, assignment.max_score, (),
+                                    str(exc)), False
         key = fingerprint(assignment, submission.sha256, secret, options.limits, digest, isolation.mode)
         cached = None if options.fresh else journal.load(student, key)
         if cached is not None:
-            if on_done:
-                on_done(cached, True)
-            return cached
+            return cached, True
         audience = Audience(hidden=True, secret=secret, student=student, reveal_answers=True,
                             replay_prefix=f"grader replay {shlex.quote(label)}",
                             replay_suffix=f" --student {shlex.quote(student)}{secret_hint}")
         result = replace(grade(assignment, submission, runner, audience, options.limits, label), fingerprint=key)
-        if not _grader_failed(result):
+        if not result.grader_failed:
             journal.save(result)
-        if on_done:
-            on_done(result, False)
-        return result
+        return result, False
 
     # Two submissions in flight per worker: one runs in the sandbox while the grader draws the
     # cases of, or checks, the other (measured: 1.5x the throughput of one per worker).

@@ -10,8 +10,9 @@ import difflib
 import math
 import shlex
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from . import formatting
@@ -185,6 +186,16 @@ def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Ver
 DETAILED_FAILURES = 3  # failing cases per problem that carry inputs, expected and got (the rest: replay them)
 
 
+def _guarded(planned: Planned, replay: str, check: Callable[[], CaseResult]) -> CaseResult:
+    """A case's result; an exception while checking, diagnosing or formatting makes it ``invalid``."""
+    try:
+        return check()
+    except Exception as exc:  # noqa: BLE001 - whatever an output does to a checker, the batch carries on
+        return CaseResult(id=planned.id, kind=planned.kind, outcome="invalid", replay=replay,
+                          label=planned.case.label if planned.case else "",
+                          message=f"the grader could not check this output ({type(exc).__name__}: {str(exc)[:200]})")
+
+
 def check_call(planned: Planned, report: CallReport, audience: Audience, replay: str,
                details: bool = True) -> CaseResult:
     """One case's result; ``details`` adds the formatted inputs and values (costly, so not for every case)."""
@@ -296,8 +307,9 @@ def assemble(assignment: Assignment, submission: Submission, plan: Plan, report:
             results: list[CaseResult] = []
             failures = 0
             for p, r in zip(planned, reports, strict=True):
-                results.append(check_call(p, r, audience, replay_command(audience, problem.id, p.id),
-                                          details=failures < DETAILED_FAILURES))
+                replay = replay_command(audience, problem.id, p.id)
+                results.append(_guarded(p, replay, partial(check_call, p, r, audience, replay,
+                                                           failures < DETAILED_FAILURES)))
                 failures += not results[-1].passed
             cases = tuple(results)
         else:
@@ -305,19 +317,22 @@ def assemble(assignment: Assignment, submission: Submission, plan: Plan, report:
                 problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, 0.0, "missing", (),
                                               imported.answers_error or "no ANSWERS dict"))
                 continue
-            cases = tuple(check_answer(problem, p, imported.answers, audience,
-                                       replay_command(audience, problem.id, p.id)) for p in planned)
+            cases = tuple(_guarded(p, replay_command(audience, problem.id, p.id),
+                                   partial(check_answer, problem, p, imported.answers, audience,
+                                           replay_command(audience, problem.id, p.id))) for p in planned)
         score = score_problem(entry.points, cases)
         total += score
         problems.append(ProblemResult(problem.id, problem.title, kind, entry.points, score, "graded", cases))
     max_score = sum(assignment.entry(p.id).points for p in problems)
     status = "graded" if imported.status == "ok" else "not_imported"
+    grader_failed = imported.status in ("setup", "lost") or any(c.status == "lost" for c in report.calls)
     message = "" if imported.status == "ok" else _import_message(imported)
     return SubmissionResult(
         student=submission.student, assignment=assignment.id, file=file_label, status=status,
         score=round(total, 2), max_score=max_score, problems=tuple(problems), message=message,
         output=report.output, output_bytes=report.output_bytes,
         isolation=isolation.mode, isolation_layers=tuple(isolation.layers), seconds=round(seconds, 3),
+        grader_failed=grader_failed,
     )
 
 

@@ -27,7 +27,7 @@ def run_grade(assignments: list[str], folder: Path, out_dir: Path, jobs: int, se
     secret, created = load_or_create_secret(secret_path)
     if created:
         console.print(f"created the hidden-case secret {secret_path} (keep it: replaying hidden cases needs it)")
-    options = BatchOptions(limits=limits, fresh=fresh, secret_file=str(secret_path))
+    options = BatchOptions(limits=limits, fresh=fresh, secret_file=str(secret_path), problems_dir=problems_dir)
     batches = []
     with SandboxRunner(workers=jobs, mode=mode) as runner:
         isolation = runner.isolation

@@ -10,7 +10,11 @@ Vocabularies are closed:
 - problem status: ``graded`` | ``missing`` (function or ANSWERS not defined) |
   ``not_run`` (the submission did not import);
 - submission status: ``graded`` | ``not_imported`` | ``no_submission`` |
-  ``unreadable``.
+  ``unreadable`` | ``error`` (grading this one submission failed; the batch carries on).
+
+``grader_failed`` marks a result spoiled by the grader itself (a lost worker, a
+sandbox that could not be set up, an exception while grading): it is reported
+but never journalled, so the next run grades that student again.
 
 Scores are computed here, once, from the cases; renderers only display them.
 """
@@ -24,7 +28,7 @@ from typing import Any, Literal, get_args
 CaseOutcome = Literal["passed", "failed", "error", "timeout", "invalid"]
 CaseKind = Literal["example", "public", "hidden", "answer"]
 ProblemStatus = Literal["graded", "missing", "not_run"]
-SubmissionStatus = Literal["graded", "not_imported", "no_submission", "unreadable"]
+SubmissionStatus = Literal["graded", "not_imported", "no_submission", "unreadable", "error"]
 SCHEMA_VERSION = 1
 
 
@@ -107,6 +111,7 @@ class SubmissionResult:
     isolation_layers: tuple[str, ...] = ()
     seconds: float = 0.0
     fingerprint: str = ""
+    grader_failed: bool = False
 
     def __post_init__(self) -> None:
         _closed(self.status, SubmissionStatus, "submission status")

@@ -34,8 +34,10 @@ def notebook_source(text: str, path: Path) -> str:
     """Code cells joined in order; IPython magics and shell lines commented out."""
     try:
         notebook = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SubmissionError(f"{path.name} is not a valid notebook: {exc}") from None
+    except RecursionError:
+        raise SubmissionError(f"{path.name} is not a valid notebook: it is nested too deeply") from None
+    except ValueError as exc:  # bad JSON, or an integer longer than Python converts
+        raise SubmissionError(f"{path.name} is not a valid notebook: {str(exc)[:200]}") from None
     cells = notebook.get("cells") if isinstance(notebook, dict) else None
     if not isinstance(cells, list):
         raise SubmissionError(f"{path.name} is not a valid notebook: no list of cells")
