@@ -22,7 +22,8 @@ from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
 from grader.engine import Audience, grade
 from grader.loader import load_assignment
-from grader.sandbox.isolation import python_roots
+from grader.sandbox import isolation
+from grader.sandbox.isolation import Layers, python_roots
 from grader.sandbox.process import SandboxRunner
 from grader.sandbox.runner import Call, Job, Limits
 from grader.submission import Submission, read_submission
@@ -338,28 +339,226 @@ def test_a_batch_with_every_attack_grades_the_honest_students(tmp_path: Path) ->
     for name in ("honest1", "honest2", "honest3"):
         (subs / name).mkdir(parents=True)
         (subs / name / "toy.py").write_text(GOOD)
-    before = _sandbox_processes()
     out = tmp_path / "out"
-    done = subprocess.run([sys.executable, "-m", "grader", "grade", "toy", str(subs), "--out", str(out),
-                           "--timeout", "1", "-j", "2"], env=dict(os.environ, GRADER_PROBLEMS=str(COURSE)),
-                          capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-m", "grader", "grade", "toy", str(subs), "--out", str(out),
+               "--timeout", "1", "-j", "2"]
+    env = dict(os.environ, GRADER_PROBLEMS=str(COURSE))
+    # another grader on the same machine, started while this one runs, is none of this test's business
+    with tracked(command, tmp_path, env=env) as run, SandboxRunner(workers=1) as other:
+        done, survivors = run.finish()
+        assert probe(other, "return 1") == 1
     assert done.returncode == 0, done.stderr
+    assert survivors == [], survivors  # nothing the run started outlives it
     results = {s["student"]: s for s in json.loads((out / "toy" / "results.json").read_text())["submissions"]}
     for name in ("honest1", "honest2", "honest3"):
         assert results[name]["score"] == 10
     for name in attacks:
         double = next((p for p in results[name]["problems"] if p["id"] == "double"), None)
         assert double is None or double["score"] == 0
-    assert _sandbox_processes() <= before
 
 
-def _sandbox_processes() -> set[int]:
-    found = set()
-    for name in os.listdir("/proc"):
-        if name.isdigit():
+# Runs a command as a child subreaper: every process the command starts that outlives it (a worker,
+# a daemon, whatever its session) is reparented to this wrapper, which reports and kills it.
+# Only the processes this test started are looked at, never another grader's on the same machine.
+_TRACKER = """
+import ctypes, json, os, signal, subprocess, sys, time
+ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+code = subprocess.run(sys.argv[3:]).returncode
+survivors = []
+deadline = time.monotonic() + float(sys.argv[2])  # workers die with their grader (--die-with-parent)
+while True:
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        break
+    if time.monotonic() > deadline:
+        pids = {int(p) for t in os.listdir("/proc/self/task")
+                for p in open(f"/proc/self/task/{t}/children").read().split()}
+        for pid in pids:
             try:
-                if b"zygote.py" in Path(f"/proc/{name}/cmdline").read_bytes():
-                    found.add(int(name))
+                survivors.append(open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode()[:300])
+                os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-    return found
+        deadline = float("inf")
+    time.sleep(0.05)
+json.dump(survivors, open(sys.argv[1], "w"))
+sys.exit(code)
+"""
+
+
+class tracked:
+    """``with tracked(argv, folder) as run: done, survivors = run.finish()``."""
+
+    def __init__(self, argv: list[str], folder: Path, grace: float = 5.0, **popen) -> None:
+        self.report = folder / f"survivors-{uuid.uuid4().hex}.json"
+        self.proc = subprocess.Popen([sys.executable, "-c", _TRACKER, str(self.report), str(grace), *argv],
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+
+    def finish(self, timeout: float = 300) -> tuple[subprocess.CompletedProcess, list[str]]:
+        stdout, stderr = self.proc.communicate(timeout=timeout)
+        done = subprocess.CompletedProcess(self.proc.args, self.proc.returncode, stdout, stderr)
+        return done, json.loads(self.report.read_text())
+
+    def __enter__(self) -> tracked:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def test_the_leftover_check_sees_what_the_run_left(tmp_path: Path) -> None:
+    daemon = "import subprocess\nsubprocess.Popen(['sleep', '60'], start_new_session=True)\n"
+    with tracked([sys.executable, "-c", daemon], tmp_path, grace=1.0) as run:
+        done, survivors = run.finish(timeout=60)
+    assert done.returncode == 0 and len(survivors) == 1 and survivors[0].startswith("sleep 60"), survivors
+
+
+# ---------------------------------------------------------------- nothing outlives a job
+
+# System V shared memory, a queue and semaphores, and a POSIX queue, filled by one student
+# and read by the next one graded on the same worker.
+IPC_WRITER = """
+import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+key, name, out = args[0], args[1].encode(), {}
+def note(call, value):
+    out[call] = 'ok' if value >= 0 else errno_name(ctypes.get_errno())
+def errno_name(number):
+    import errno
+    return errno.errorcode.get(number, str(number))
+shm = libc.shmget(key, 1 << 20, 0o1666)
+note('shmget', shm)
+if shm >= 0:
+    address = libc.shmat(shm, None, 0)
+    if address not in (None, 2**64 - 1):
+        ctypes.memmove(address, b'SECRET', 6)
+        libc.shmdt(ctypes.c_void_p(address))
+msq = libc.msgget(key, 0o1666)
+note('msgget', msq)
+if msq >= 0:
+    note('msgsnd', libc.msgsnd(msq, struct.pack('l', 1) + b'SECRET', 6, 0))
+note('semget', libc.semget(key, 1, 0o1666))
+mq = libc.mq_open(name, os.O_CREAT | os.O_RDWR, 0o666, None)
+note('mq_open', mq)
+if mq >= 0:
+    note('mq_send', libc.mq_send(mq, b'SECRET', 6, 0))
+return out
+"""
+
+IPC_READER = """
+import ctypes, struct
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+key, name, seen = args[0], args[1].encode(), {}
+shm = libc.shmget(key, 0, 0)
+if shm >= 0:
+    address = libc.shmat(shm, None, 0o10000)  # SHM_RDONLY
+    seen['shm'] = ctypes.string_at(address, 6).decode('latin-1') if address not in (None, 2**64 - 1) else 'id'
+msq = libc.msgget(key, 0)
+if msq >= 0:
+    buffer = ctypes.create_string_buffer(64)
+    got = libc.msgrcv(msq, buffer, 32, 0, 0o4000)  # IPC_NOWAIT
+    seen['msg'] = buffer.raw[8:8 + got].decode('latin-1') if got >= 0 else 'id'
+if libc.semget(key, 1, 0) >= 0:
+    seen['sem'] = 'id'
+mq = libc.mq_open(name, os.O_RDONLY | os.O_NONBLOCK)
+if mq >= 0:
+    buffer = ctypes.create_string_buffer(1 << 16)
+    got = libc.mq_receive(mq, buffer, 1 << 16, None)
+    seen['mq'] = buffer.raw[:got].decode('latin-1') if got >= 0 else 'queue'
+for table in ('shm', 'msg', 'sem'):
+    rows = open(f'/proc/sysvipc/{table}').read().splitlines()[1:]
+    if rows:
+        seen[f'/proc/sysvipc/{table}'] = rows
+if os.path.isdir('/dev/mqueue') and os.listdir('/dev/mqueue'):
+    seen['/dev/mqueue'] = os.listdir('/dev/mqueue')
+return seen
+"""
+
+
+def ipc_names() -> tuple[int, str]:
+    return int.from_bytes(os.urandom(3), "little") + 1, f"/redteam-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.mark.parametrize("layers", [Layers(), Layers(seccomp=False)], ids=["all layers", "clean-up alone"])
+def test_ipc_does_not_reach_the_next_student(layers) -> None:
+    key, name = ipc_names()
+    with SandboxRunner(workers=1, layers=layers) as one_worker:
+        written = probe(one_worker, IPC_WRITER, key, name)
+        seen = probe(one_worker, IPC_READER, key, name)
+    assert seen == {}, seen  # whatever got through, the next student finds nothing
+    if layers.seccomp:  # and with the filter, nothing gets through at all
+        assert set(written.values()) == {"EPERM"}, written
+
+
+def test_every_job_runs_under_a_fresh_uid(runner) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("only a grader running as root can give student code uids of its own")
+    uids = [probe(runner, "return os.getuid(), os.getgid()") for _ in range(3)]
+    assert len({u for u, _ in uids}) == 3 and 0 not in {u for u, _ in uids}, uids
+    assert all(u == g for u, g in uids)
+
+
+def host_ipc() -> dict[str, object]:
+    seen: dict[str, object] = {}
+    for table in ("shm", "msg", "sem"):
+        seen[table] = Path(f"/proc/sysvipc/{table}").read_text().splitlines()[1:]
+    for folder in ("/dev/shm", "/dev/mqueue"):
+        seen[folder] = sorted(os.listdir(folder)) if os.path.isdir(folder) else None
+    return seen
+
+
+def remove_host_ipc(keys: list[int], names: list[str]) -> list[str]:
+    """Remove (and name) whatever the attackers left in this machine's IPC namespace."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    left = []
+    for key in keys:
+        for kind, get, ctl in (("shm", libc.shmget, libc.shmctl), ("msg", libc.msgget, libc.msgctl)):
+            ident = get(key, 0, 0)
+            if ident >= 0:
+                left.append(f"{kind} {key}")
+                ctl(ident, 0, None)  # IPC_RMID
+        ident = libc.semget(key, 0, 0)
+        if ident >= 0:
+            left.append(f"sem {key}")
+            libc.semctl(ident, 0, 0)
+    for name in names:
+        if libc.mq_unlink(name.encode()) == 0:
+            left.append(f"mq {name}")
+        planted = Path("/dev/shm") / name.strip("/")
+        if planted.exists():
+            left.append(str(planted))
+            planted.unlink()
+    return left
+
+
+@pytest.mark.parametrize("mode", ["full", "reduced"])
+def test_host_ipc_is_unchanged_by_attackers(mode: str, monkeypatch) -> None:
+    if mode == "reduced":  # the worker shares this machine's IPC namespace and /dev/shm
+        monkeypatch.setattr(isolation, "find_bwrap", lambda: None)
+    # a plain file in /dev/shm is POSIX shared memory; a reduced-mode worker that is not root cannot
+    # tell a student's file there from its user's own, so that attack needs root (a uid per job)
+    posix = mode == "full" or os.geteuid() == 0
+    before = host_ipc()
+    keys, names = [], []
+    try:
+        with SandboxRunner(workers=1, mode=mode) as one_worker:
+            for _ in range(3):
+                key, name = ipc_names()
+                keys.append(key)
+                names.append(name)
+                probe(one_worker, IPC_WRITER, key, name)
+                if posix:
+                    probe(one_worker, "try:\n    open('/dev/shm' + args[0], 'wb').write(b'x' * 4096)\n"
+                                      "except OSError:\n    pass\nreturn 0", name)
+        after = host_ipc()
+    finally:
+        left = remove_host_ipc(keys, names)  # never leave an attack's objects on this machine
+    assert left == [] and after == before, left

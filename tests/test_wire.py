@@ -98,3 +98,88 @@ def test_deep_nesting_is_refused_on_both_sides() -> None:
 def test_frames_carry_their_length() -> None:
     framed = wire.frame(b"hello")
     assert wire.frame_length(framed[: wire.header_size()]) == 5 and framed.endswith(b"hello")
+
+
+# ---------------------------------------------------------------- budgets (bounded cost in the grader)
+
+
+def peak_bytes(fn) -> int:
+    """Peak Python allocation while ``fn`` runs (a WireError it raises is expected and swallowed)."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        fn()
+    except wire.WireError:
+        pass
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def test_measure_is_exactly_what_a_budget_charges() -> None:
+    for value in ([1, 2, [3]], {"a": (1, 2.5, None)}, {1: "x", "y": [np.arange(6).reshape(2, 3)]},
+                  np.array(2.0), math.nan, (np.zeros(0),), "a,b:c[d{" * 50):
+        elements, size = wire.measure(value)
+        raw = wire.dumps(wire.to_wire(value))
+        assert size == len(raw)
+        wire.decode(raw, wire.Budget(elements, size))  # the exact budget is enough ...
+        with pytest.raises(wire.OverBudget):
+            wire.decode(raw, wire.Budget(elements - 1, size))  # ... and one element less is not
+        with pytest.raises(wire.OverBudget):
+            wire.decode(raw, wire.Budget(elements, size - 1))
+
+
+def test_budget_stops_parsing_at_the_first_value_over() -> None:
+    raw = b"[" + b",".join([b"[0]"] * 300_000) + b"]"  # 1.2 MB: 600,001 values
+    with pytest.raises(wire.OverBudget, match="more than 1,200"):
+        wire.decode(raw, wire.Budget(1_200, 10 * len(raw), "more than 1,200"))
+    # never more than the text itself: the 300,000 lists are not built (that alone is ~25 MB)
+    assert peak_bytes(lambda: wire.decode(raw, wire.Budget(1_200, 10 * len(raw)))) < 2 * len(raw)
+    assert peak_bytes(lambda: wire.from_wire(wire.loads(raw))) > 10 * len(raw)  # what an unbudgeted parse costs
+
+
+def test_million_key_dict_is_refused_before_it_is_built() -> None:
+    raw = b'{"o":{' + b",".join(b'"k%d":0' % i for i in range(200_000)) + b"}}"
+    assert peak_bytes(lambda: wire.decode(raw, wire.Budget(1_200, 10 * len(raw)))) < 2 * len(raw)
+    with pytest.raises(wire.OverBudget):
+        wire.decode(raw, wire.Budget(1_200, 10 * len(raw)))
+
+
+def test_array_shape_is_charged_before_its_data_is_allocated() -> None:
+    huge = b'{"a":["f8",[100000000,100000000],""]}'
+    with pytest.raises(wire.OverBudget):
+        wire.decode(huge, wire.Budget(1_200, 10_000))
+    # data that does not match its shape is refused before base64 decoding allocates anything
+    lying = b'{"a":["f8",[1],"' + b"A" * 4_000_000 + b'"]}'
+    # (the text and its one JSON string: no base64 decoding, no array)
+    assert peak_bytes(lambda: wire.decode(lying, wire.Budget(1_200, 2**30))) < 2.2 * len(lying)
+    with pytest.raises(wire.WireError, match="does not match its shape"):
+        wire.decode(lying, wire.Budget(1_200, 2**30))
+
+
+def test_wire_text_over_budget_is_refused_before_parsing() -> None:
+    with pytest.raises(wire.OverBudget, match="too big"):
+        wire.decode(b"[" * 1_000, wire.Budget(10**6, 999, too_big="too big"))  # not even malformed: unread
+
+
+def test_deep_nesting_is_refused_while_parsing() -> None:
+    raw = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(wire.WireError, match="nested too deeply"):
+        wire.decode(raw, wire.Budget(1_200, 10**6))
+
+
+def test_commas_inside_strings_do_not_count_as_values() -> None:
+    value = {"note": "," * 5_000, "x": [1.5, 2.5]}
+    raw = wire.dumps(wire.to_wire(value))
+    assert wire.decode(raw, wire.Budget(50, len(raw))) == value  # the counting parser reads it exactly
+
+
+def test_message_fields_are_bounded_while_parsed() -> None:
+    head = wire.dumps({"type": "result", "junk": [0] * 10_000})
+    buffer = bytearray(wire.frame(head + b"\n" + b"[1,2]"))
+    with pytest.raises(wire.WireError, match="more than 4,096 values"):
+        wire.take_message(buffer, 2**20, 4_096)
+    buffer = bytearray(wire.frame(wire.dumps({"type": "result"}) + b"\n" + b"[1,2]") * 2)
+    assert wire.take_message(buffer, 2**20, 4_096) == ({"type": "result"}, b"[1,2]")
+    assert len(buffer) == wire.header_size() + len(wire.dumps({"type": "result"})) + 6  # the first frame is gone

@@ -2,8 +2,8 @@
 
 Layers, strongest first: Linux namespaces through bubblewrap (no network,
 own pid space, a filesystem holding only the Python runtime and the worker's
-code, read-only), an unprivileged uid for student code when the grader runs
-as root, no-new-privileges and a seccomp filter, and always a separate
+code, read-only), a fresh unprivileged uid for each job's student code when
+the grader runs as root, no-new-privileges and a seccomp filter, and always a separate
 process with resource limits. Where bubblewrap cannot run, the worker starts
 as a plain process: the "reduced" mode, which every output reports.
 """
@@ -11,7 +11,6 @@ as a plain process: the "reduced" mode, which every output reports.
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import site
 import sys
@@ -87,7 +86,10 @@ def _ancestors(path: str) -> list[str]:
 
 
 def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
-    argv = [bwrap, *_namespace_flags(), "--die-with-parent", "--new-session", "--clearenv",
+    # --as-pid-1: the worker itself is the namespace's init. bwrap's own init would run under the
+    # worker's uid without seccomp and stay dumpable: a child sharing that uid (a grader that is not
+    # root) could open its /proc/1/mem.
+    argv = [bwrap, *_namespace_flags(), "--as-pid-1", "--die-with-parent", "--new-session", "--clearenv",
             "--setenv", "PATH", "/usr/bin:/bin", "--setenv", "HOME", SANDBOX_WORK_DIR, "--setenv", "LANG", "C.UTF-8"]
     for var in THREAD_VARS:
         argv += ["--setenv", var, "1"]
@@ -111,7 +113,10 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
         made.add(root)
     argv += ["--ro-bind", str(WORKER_DIR), SANDBOX_WORKER_DIR,
              "--proc", "/proc", "--dev", "/dev",
-             "--size", str(tmpfs_mb * 2**20), "--perms", "0755", "--tmpfs", SANDBOX_WORK_DIR]
+             "--size", str(tmpfs_mb * 2**20), "--perms", "0755", "--tmpfs", SANDBOX_WORK_DIR,
+             # bwrap's own tmpfs root and /dev (with /dev/shm) belong to the worker's uid when the grader
+             # is not root: read-only, so nothing written there outlives a job or escapes the size cap
+             "--remount-ro", "/dev", "--remount-ro", "/"]
     if os.geteuid() == 0:
         for cap in ROOT_CAPABILITIES:
             argv += ["--cap-add", cap]
@@ -119,19 +124,22 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
     return argv
 
 
-def child_uid() -> int | None:
-    """A fresh unprivileged uid for student code when we are root, else None (already unprivileged)."""
-    if os.geteuid() != 0:
-        return None
-    return 1_000_000 + secrets.randbelow(1_000_000_000)
+def drops_uid() -> bool:
+    """Whether student code can run under uids of its own: only when we are root.
+
+    The job runner then draws a fresh random uid for every job (never one per worker, so no job
+    owns what an earlier one left); otherwise student code shares the worker's uid.
+    """
+    return os.geteuid() == 0
 
 
 def plan_launch(mode: str, layers: Layers = Layers()) -> LaunchPlan:
     """``mode`` is "auto", "full" (refuse without namespaces) or "reduced" (no namespaces)."""
     bwrap = find_bwrap() if mode != "reduced" and layers.namespaces else None
-    uid = child_uid() if layers.drop_uid else None
+    drop_uid = layers.drop_uid and drops_uid()
     if bwrap:  # if namespaces turn out to be blocked, the worker's greeting fails and auto mode falls back
-        config = {"uid": uid, "seccomp": layers.seccomp, "workdir_root": SANDBOX_WORK_DIR}
+        config = {"drop_uid": drop_uid, "seccomp": layers.seccomp, "workdir_root": SANDBOX_WORK_DIR,
+                  "private_ipc": True}
         return LaunchPlan(tuple(bwrap_argv(bwrap, layers.tmpfs_mb)), config, namespaces=True)
     if mode == "full":
         from ..errors import IsolationError
@@ -144,6 +152,6 @@ def plan_launch(mode: str, layers: Layers = Layers()) -> LaunchPlan:
 
     tmpdir = tempfile.mkdtemp(prefix="grader-work-")
     os.chmod(tmpdir, 0o711)
-    config = {"uid": uid, "seccomp": layers.seccomp, "workdir_root": tmpdir}
+    config = {"drop_uid": drop_uid, "seccomp": layers.seccomp, "workdir_root": tmpdir, "private_ipc": False}
     return LaunchPlan((sys.executable, "-I", str(WORKER_DIR / "zygote.py")), config,
                       namespaces=False, tmpdir=tmpdir)

@@ -1,8 +1,10 @@
 """The grader's side of the sandboxed worker: start it, send jobs, read replies with deadlines.
 
 Everything read back is untrusted: frames are size-capped, parsed strictly
-and values decoded into fresh plain objects by :mod:`wire`. A worker that
-stops answering is killed and replaced; the calls it owed are reported as
+and values decoded into fresh plain objects by :mod:`wire`, within the job's
+budget of elements and bytes per call and per job (``Limits.value_*`` and
+``Limits.job_value_*``), checked while decoding: a value over budget is its
+call's ``invalid`` outcome. A worker that stops answering is killed and replaced; the calls it owed are reported as
 ``lost`` and the batch carries on.
 """
 
@@ -17,12 +19,15 @@ import time
 from typing import IO, Any
 
 from ..errors import IsolationError
+from ..limits import LARGEST_ANSWER_ELEMENTS, LARGEST_JOB_ELEMENTS
 from . import isolation as iso
 from . import launch
-from .runner import CallReport, ImportReport, Isolation, Job, Limits, RunReport
+from .runner import Call, CallReport, ImportReport, Isolation, Job, Limits, RunReport
 from .worker import wire
 
-MAX_FRAME = 64 * 1024 * 1024
+MAX_FRAME = 1024 * 1024  # a frame outside a job: the greeting (a job's frames are capped by frame_cap)
+HEAD_BYTES = 256 * 1024  # a message's fields but its value and printed output: details, 200 names
+HEAD_ELEMENTS = 4_096  # JSON values in a message's fields (its value is budgeted on its own)
 HELLO_SECONDS = 60.0
 PRELOAD_SECONDS = 60.0
 
@@ -37,6 +42,7 @@ class _Frames:
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.buffer = bytearray()
+        self.cap = MAX_FRAME
         self.selector = selectors.DefaultSelector()
         self.selector.register(fd, selectors.EVENT_READ)
 
@@ -44,7 +50,7 @@ class _Frames:
         """The next message and its raw value (decoded later, only if it is wanted)."""
         while True:
             try:
-                taken = wire.take_message(self.buffer, MAX_FRAME)
+                taken = wire.take_message(self.buffer, self.cap, HEAD_ELEMENTS)
             except wire.WireError as exc:
                 raise WorkerLost(f"worker sent {exc}") from None
             if taken is not None:
@@ -77,6 +83,7 @@ class SandboxWorker:
         self._stderr: IO[bytes] | None = None
         self._started = False
         self.fallback = ""
+        self._shared_args: dict[int, tuple[tuple[Any, ...], Any]] = {}
         self.launch()
 
     def launch(self) -> None:
@@ -145,16 +152,25 @@ class SandboxWorker:
         self._send({
             "source": job.source, "filename": job.filename, "module": job.module,
             "functions": list(job.functions), "want_answers": job.want_answers, "limits": limits,
-            "calls": [{"function": c.function,
-                       "args": c.encoded if c.encoded is not None else wire.to_wire(tuple(c.args))}
-                      for c in job.calls],
+            "calls": [{"function": c.function, "args": self._wire_args(c)} for c in job.calls],
         })
+
+    def _wire_args(self, call: Call) -> Any:
+        """A call's inputs in wire form; those every student shares are encoded once per worker."""
+        if not call.shared:
+            return wire.to_wire(tuple(call.args))
+        cached = self._shared_args.get(id(call.args))
+        if cached is None or cached[0] is not call.args:
+            cached = (call.args, wire.to_wire(tuple(call.args)))  # holding args keeps their id unique
+            self._shared_args[id(call.args)] = cached
+        return cached[1]
 
     def finish_job(self, job: Job) -> RunReport:
         assert self.frames
         extra = PRELOAD_SECONDS if set(job.preload) - self.preloaded else 0.0
         deadline = time.monotonic() + job.limits.job_deadline(len(job.calls)) + extra
-        collected = _Collector(len(job.calls), self.isolation)  # this worker's, recorded with its results
+        collected = _Collector(len(job.calls), self.isolation, job.limits)  # this worker's isolation
+        self.frames.cap = frame_cap(job.limits)
         try:
             while True:
                 message, value = self.frames.read(deadline)
@@ -165,6 +181,7 @@ class SandboxWorker:
                                        + self.stderr_tail()[-300:])
                     return collected.report()
                 collected.add(message, value)
+                del value  # decoded: the raw bytes go now, not when the next frame arrives
         except WorkerLost as exc:
             self.kill()
             collected.lose(f"the grading worker was lost: {exc}")
@@ -202,10 +219,60 @@ class SandboxWorker:
             self._stderr.close()
 
 
-class _Collector:
-    """Assembles a RunReport from worker frames, decoding every value strictly."""
+def frame_cap(limits: Limits) -> int:
+    """The largest frame a job's worker may send: a value in budget, printed output (JSON-escaped,
+    up to 6 bytes a byte) and the message's other fields."""
+    return max(MAX_FRAME, limits.value_bytes + 6 * limits.output_kb * 1024 + HEAD_BYTES)
 
-    def __init__(self, calls: int, isolation: Isolation | None = None) -> None:
+
+class _Budgets:
+    """The value budget of one job: each value gets the per-call budget, or what is left of the
+    job's if that is less; what a decoded value used is taken from the job's."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.elements_left = limits.job_value_elements
+        self.bytes_left = limits.job_value_bytes
+
+    def for_value(self) -> wire.Budget:
+        lim = self.limits
+        if self.elements_left >= lim.value_elements and self.bytes_left >= lim.value_bytes:
+            hint = f"; the largest correct answer in this course has {LARGEST_ANSWER_ELEMENTS:,}"
+            return wire.Budget(
+                lim.value_elements, lim.value_bytes,
+                f"the returned value has more than {lim.value_elements:,} numbers and containers{hint}",
+                f"the returned value takes more than {lim.value_bytes:,} bytes in wire form "
+                f"(at most {lim.value_elements:,} numbers and containers are read{hint})")
+        hint = (f", the budget of one submission; the correct answers of a whole assignment in this "
+                f"course have at most {LARGEST_JOB_ELEMENTS:,}")
+        return wire.Budget(
+            min(lim.value_elements, max(0, self.elements_left)), min(lim.value_bytes, max(0, self.bytes_left)),
+            f"with the values returned before it, this value brings the total past "
+            f"{lim.job_value_elements:,} numbers and containers{hint}",
+            f"with the values returned before it, this value brings the total past "
+            f"{lim.job_value_bytes:,} bytes in wire form{hint}")
+
+    def decode(self, raw: bytes) -> Any:
+        """Decode ``raw`` within budget; raises wire.WireError (wire.OverBudget when over)."""
+        budget = self.for_value()
+        value = wire.decode(raw, budget)
+        self.elements_left -= budget.used_elements
+        self.bytes_left -= budget.used_bytes
+        return value
+
+    def rebuild(self, parsed: Any) -> Any:
+        """Rebuild a value already parsed (by a runner that parsed it within its frame cap)."""
+        budget = self.for_value()
+        value = wire.from_wire(parsed, budget=budget)
+        self.elements_left -= budget.used_elements
+        return value
+
+
+class _Collector:
+    """Assembles a RunReport from worker frames, decoding every value strictly and within budget."""
+
+    def __init__(self, calls: int, isolation: Isolation | None = None, limits: Limits | None = None) -> None:
+        self.budgets = _Budgets(limits or Limits())
         self.isolation = isolation
         self.imported: ImportReport | None = None
         self.calls: list[CallReport | None] = [None] * calls
@@ -217,11 +284,11 @@ class _Collector:
     def add(self, message: dict[str, Any], value: bytes = b"") -> None:
         kind = message.get("type")
         if kind == "import":
-            self.imported = _import_report(message)
+            self.imported = _import_report(message, value, self.budgets)
         elif kind == "result":
             index = message.get("index")
             if type(index) is int and 0 <= index < len(self.calls):
-                self.calls[index] = _call_report(message, value)
+                self.calls[index] = _call_report(message, value, self.budgets)
         elif kind == "done":
             self.output = str(message.get("output", ""))
             self.output_bytes = int(message.get("output_bytes") or 0)
@@ -248,7 +315,7 @@ def _text(value: Any, limit: int = 4000) -> str:
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _import_report(message: dict[str, Any]) -> ImportReport:
+def _import_report(message: dict[str, Any], raw: bytes, budgets: _Budgets) -> ImportReport:
     status = message.get("status")
     if status not in ("ok", "error", "timeout", "crash", "invalid", "setup"):
         status = "invalid"
@@ -258,16 +325,18 @@ def _import_report(message: dict[str, Any]) -> ImportReport:
     defined = tuple(str(d)[:100] for d in defined[:200]) if isinstance(defined, list) else ()
     answers: Any = None
     answers_error = _text(message.get("answers_error"))
-    if message.get("answers") is not None:
+    if raw or message.get("answers") is not None:  # the job runner sends them as the value
         try:
-            answers = wire.from_wire(message["answers"])
+            answers = budgets.decode(raw) if raw else budgets.rebuild(message["answers"])
+        except wire.OverBudget as exc:
+            answers_error = str(exc).replace("the returned value", "ANSWERS")
         except wire.WireError as exc:
             answers_error = f"ANSWERS could not be read: {exc}"
     return ImportReport(status=status, detail=_text(message.get("detail")), functions=functions,
                         defined=defined, answers=answers, answers_error=answers_error)
 
 
-def _call_report(message: dict[str, Any], raw: bytes) -> CallReport:
+def _call_report(message: dict[str, Any], raw: bytes, budgets: _Budgets) -> CallReport:
     status = message.get("status")
     if status not in ("ok", "error", "invalid", "timeout", "crash", "skipped"):
         status = "invalid"
@@ -279,7 +348,9 @@ def _call_report(message: dict[str, Any], raw: bytes) -> CallReport:
         try:
             if not raw:
                 raise wire.WireError("no value")
-            value = wire.from_wire(wire.loads(raw))
+            value = budgets.decode(raw)
+        except wire.OverBudget as exc:
+            status, detail = "invalid", str(exc)
         except wire.WireError as exc:
             status, detail = "invalid", f"the returned value could not be read: {exc}"
     return CallReport(status=status, value=value, detail=detail, seconds=seconds,
@@ -293,15 +364,19 @@ def describe(plan: iso.LaunchPlan | None, hello: dict[str, Any]) -> Isolation:
     namespaces = bool(plan and plan.namespaces and hello.get("pid_namespace")
                       and hello.get("network_interfaces") in (["lo"], []))
     (layers if namespaces else missing).append("namespaces")
-    if hello.get("child_uid") is not None or hello.get("uid") != 0:
+    # "unprivileged uid" only when student code really runs under a uid other than the worker's:
+    # a fresh one per job (a root worker). A worker that is not root cannot give it another uid;
+    # then the layer is simply not there (its seccomp rules keep student code off the worker's
+    # limits, priorities and signals), and a root worker that did not drop it is missing it.
+    child_uid, uid = hello.get("child_uid"), hello.get("uid")
+    if hello.get("uid_per_job") is True or (type(child_uid) is int and child_uid != uid):
         layers.append("unprivileged uid")
-    else:
+    elif uid == 0 or type(uid) is not int:
         missing.append("unprivileged uid")
     (layers if hello.get("seccomp") else missing).append("seccomp")
     mode = "full" if not missing else "reduced"
-    note = "" if mode == "full" else (
-        "REDUCED ISOLATION: missing " + ", ".join(missing)
-        + ". Student code may see this machine's files" + (" and network" if not namespaces else "") + ".")
+    note = "" if mode == "full" else "REDUCED ISOLATION: missing " + ", ".join(missing) + "." + (
+        " Student code may see this machine's files and network." if not namespaces else "")
     return Isolation(mode=mode, layers=tuple(layers), missing=tuple(missing), note=note)
 
 

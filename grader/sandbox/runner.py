@@ -24,7 +24,7 @@ CallStatus = Literal["ok", "error", "invalid", "timeout", "crash", "skipped", "l
 class Call:
     function: str
     args: tuple[Any, ...]
-    encoded: Any = None  # the args already in wire form (cached for cases every student shares)
+    shared: bool = False  # the same args go to every student (examples, public cases): worth encoding once
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,8 @@ import sys
 import time
 import traceback
 import types
-from typing import Any
+from typing import Any, NoReturn
 
-import confine
 import wire
 
 MAX_DETAIL = 2000
@@ -40,8 +39,10 @@ def describe_exception(exc: BaseException, filename: str) -> str:
     if isinstance(exc, SystemExit):
         head = f"SystemExit({exc.code!r}): the submission called sys.exit()"
     try:
-        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
-        lines = [f"  {filename}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-4:]]
+        # a notebook's cells are compiled one by one as "cell N" (grader.submission): their frames are the student's
+        frames = [f for f in traceback.extract_tb(exc.__traceback__)
+                  if f.filename == filename or f.filename.startswith("cell ")]
+        lines = [f"  {f.filename}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}" for f in frames[-4:]]
     except BaseException:  # noqa: BLE001
         lines = []
     text = "\n".join([head, *lines])
@@ -106,11 +107,21 @@ def run(job: dict[str, Any], start: int, result_fd: int, out_fd: int, workdir: s
         for var in ("HOME", "TMPDIR"):  # tempfile and friends write into the run's own folder
             os.environ[var] = workdir
         os.setpgid(0, 0)
+        import confine  # here, not at the top: the portable child reuses this module where confine cannot load
+
         confine.confine(job["limits"], uid, use_seccomp)
     except BaseException as exc:  # noqa: BLE001
         detail = f"sandbox setup failed: {exc!r} " + traceback.format_exc()[-800:]
         _send(result_fd, {"type": "import", "status": "setup", "detail": detail})
         os._exit(70)
+    run_submission(job, start, result_fd, report_import)
+
+
+def run_submission(job: dict[str, Any], start: int, result_fd: int, report_import: bool) -> NoReturn:
+    """Import the submission, report it, then run its calls from ``start``: never returns.
+
+    Shared by the forked child (after :func:`run` confines it) and the portable child.
+    """
     filename = job["filename"]
     try:
         module = _import_submission(job)

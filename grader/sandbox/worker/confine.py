@@ -4,6 +4,13 @@ Order matters: resource limits and the work directory are set while the child
 is still privileged, then it drops to the job's unprivileged uid (when the
 worker runs as root), sets no-new-privileges and finally loads the seccomp
 filter, which needs its own pid for the rule that only lets it signal itself.
+
+The filter is what keeps one job from reaching the worker or the next job
+even when the child shares the worker's uid (a grader not running as root):
+no process creation, no System V or POSIX IPC (objects that would outlive the
+job, outside every memory limit, readable by the next student), and the calls
+that act on another process by pid (limits, priorities, scheduling, queued
+signals) only on the caller itself.
 """
 
 from __future__ import annotations
@@ -30,8 +37,31 @@ DENIED_SYSCALLS = (
     "process_vm_readv", "process_vm_writev", "unshare", "setns", "mount", "umount2",
     "pivot_root", "chroot", "bpf", "perf_event_open", "keyctl", "add_key",
     "request_key", "userfaultfd", "io_uring_setup", "kcmp", "pidfd_open",
-    "pidfd_getfd", "pidfd_send_signal", "setsid", "setpgid",
+    "pidfd_getfd", "pidfd_send_signal", "setsid", "setpgid", "process_madvise", "process_mrelease",
+    "ioprio_set",
 )
+# System V and POSIX IPC: shared memory, queues and semaphores persist after the job that made
+# them (memory outside every limit, and a channel to the next student). ``ipc`` is the
+# multiplexed call of some architectures (i386, s390, ...). POSIX shared memory is a file in
+# /dev/shm, covered by the filesystem layout and the worker's clean-up instead.
+IPC_SYSCALLS = (
+    "shmget", "shmat", "shmdt", "shmctl", "msgget", "msgsnd", "msgrcv", "msgctl",
+    "semget", "semop", "semtimedop", "semtimedop_time64", "semctl",
+    "mq_open", "mq_unlink", "mq_timedsend", "mq_timedsend_time64", "mq_timedreceive",
+    "mq_timedreceive_time64", "mq_notify", "mq_getsetattr", "ipc",
+)
+# Calls that act on the process given by an argument (index of the pid): allowed only with
+# pid 0, which means the caller itself. A child sharing the worker's uid could otherwise lower
+# the worker's limits, renice or pin it, and every later job on that worker would fail.
+SELF_ONLY_SYSCALLS = (
+    ("prlimit64", 0), ("setpriority", 1), ("sched_setaffinity", 0), ("sched_setscheduler", 0),
+    ("sched_setparam", 0), ("sched_setattr", 0), ("migrate_pages", 0), ("move_pages", 0),
+)
+# Calls that signal a thread group given by an argument: only the caller's own pid.
+OWN_PID_SYSCALLS = (("kill", 0), ("tgkill", 0), ("rt_sigqueueinfo", 0), ("rt_tgsigqueueinfo", 0))
+PRIO_USER = 2  # setpriority(PRIO_USER, 0, ...) renices every process of the caller's uid
+# fcntl(fd, F_SETOWN / F_SETOWN_EX, pid) + O_ASYNC makes the kernel send SIGIO to any pid of the uid.
+FCNTL_SET_OWNER = (8, 15)
 
 
 def seccomp_available() -> bool:
@@ -68,6 +98,7 @@ def set_limits(limits: dict[str, int], drop_uid: bool) -> None:
     cap(resource.RLIMIT_FSIZE, limits["file_bytes"])
     cap(resource.RLIMIT_NOFILE, limits["open_files"])
     cap(resource.RLIMIT_AS, vm_size_bytes() + limits["memory_bytes"])
+    cap(resource.RLIMIT_MSGQUEUE, 0)  # no POSIX message queue can be created, even without seccomp
     if drop_uid:  # RLIMIT_NPROC is ignored for root, and counts all of a user's processes
         cap(resource.RLIMIT_NPROC, limits["processes"])
 
@@ -78,25 +109,45 @@ def drop_privileges(uid: int) -> None:
     os.setresuid(uid, uid, uid)
 
 
+def fresh_uid() -> int:
+    """A uid for one job's student code: random, unprivileged, never the worker's."""
+    return 1_000_000 + int.from_bytes(os.urandom(4), "little") % 1_000_000_000
+
+
 def load_seccomp() -> None:
     sc = _seccomp
     assert sc is not None
     deny = sc.ERRNO(errno.EPERM)
     filt = sc.SyscallFilter(defaction=sc.ALLOW)
-    for name in DENIED_SYSCALLS:
+    for name in DENIED_SYSCALLS + IPC_SYSCALLS:
         try:
             filt.add_rule(deny, name)
         except Exception:  # noqa: BLE001 - syscall unknown on this architecture
             continue
+    me = os.getpid()
+    # libseccomp takes one comparison per argument and rule, so "neither 0 nor me" cannot be
+    # written: the pid-taking calls accept only 0 (self), the signalling ones only ``me``.
+    for name, arg in SELF_ONLY_SYSCALLS:
+        _add_optional(filt, deny, name, sc.Arg(arg, sc.NE, 0))
+    _add_optional(filt, deny, "setpriority", sc.Arg(0, sc.EQ, PRIO_USER))
+    for name, arg in OWN_PID_SYSCALLS:
+        _add_optional(filt, deny, name, sc.Arg(arg, sc.NE, me))
+    for name in ("fcntl", "fcntl64"):
+        for command in FCNTL_SET_OWNER:
+            _add_optional(filt, deny, name, sc.Arg(1, sc.EQ, command))
     # Threads are fine (numpy, torch); new processes are not.
     filt.add_rule(deny, "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
     # glibc falls back from clone3 to clone on ENOSYS, where the flags can be inspected.
     filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
-    me = os.getpid()
-    filt.add_rule(deny, "kill", sc.Arg(0, sc.NE, me))
-    filt.add_rule(deny, "tgkill", sc.Arg(0, sc.NE, me))
     filt.add_rule(deny, "tkill")
     filt.load()
+
+
+def _add_optional(filt: object, action: object, name: str, *args: object) -> None:
+    try:
+        filt.add_rule(action, name, *args)  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - syscall unknown on this architecture
+        pass
 
 
 def confine(limits: dict[str, int], uid: int | None, use_seccomp: bool) -> list[str]:

@@ -7,6 +7,13 @@ its wall-clock limit is killed and reported as a timeout, a child that dies is
 reported as a crash, and in both cases a new child re-imports the submission
 and carries on with the next call. Every message from the child is checked
 before it is passed on; the values themselves are decoded by the grader.
+
+When the worker runs as root, every job draws its own fresh uid for its
+children, so no job owns anything an earlier one left. After the job, the
+runner removes what it could have left outside its work folder: System V
+shared memory, queues and semaphores, POSIX message queues and files in
+/dev/shm (the seccomp filter already denies the IPC calls; this is the layer
+behind it).
 """
 
 from __future__ import annotations
@@ -20,11 +27,13 @@ import time
 from typing import Any
 
 import child
+import confine
 import wire
 
 PR_SET_CHILD_SUBREAPER = 36
 CHILD_STATUSES = {"ok", "error", "invalid"}
-MAX_CHILD_FRAME = 16 * 1024 * 1024
+MAX_CHILD_FRAME = 16 * 1024 * 1024  # when the job's limits carry no value budget
+HEAD_BYTES = 256 * 1024  # a message's fields but its value: details, 200 names (as the grader's HEAD_BYTES)
 
 
 class ChildGone(Exception):
@@ -51,6 +60,7 @@ class Child:
             child.run(job, start, result_w, out_w, self.workdir, runner.uid, runner.use_seccomp, report_import)
         os.close(result_w)
         os.close(out_w)
+        runner.pids.add(pid)
         self.pid = pid
         self.result_fd = result_r
         self.out_fd = out_r
@@ -78,10 +88,13 @@ class Child:
                 self.buffer += chunk
 
     def _parse_buffer(self) -> tuple[dict[str, Any], bytes] | None:
+        cap = self.runner.frame_cap
         try:
-            return wire.take_message(self.buffer, MAX_CHILD_FRAME)
+            return wire.take_message(self.buffer, cap)
         except wire.FrameTooLarge:
-            raise ChildGone("invalid", f"returned data larger than {MAX_CHILD_FRAME // 2**20} MiB") from None
+            raise ChildGone("invalid", f"the submission sent more than {cap:,} bytes at once (a returned value "
+                                       f"or ANSWERS), over the grader's budget per value{self.runner.budget_note}"
+                            ) from None
         except wire.WireError as exc:
             raise ChildGone("invalid", f"malformed message from the submission process: {exc}") from None
 
@@ -130,7 +143,13 @@ class JobRunner:
         self.job = job
         self.out_fd = out_fd
         self.limits: dict[str, Any] = job["limits"]
-        self.uid: int | None = config.get("uid")
+        # a value over the grader's budget is refused here, as soon as its frame's length is read
+        self.value_bytes: int = self.limits.get("value_bytes") or MAX_CHILD_FRAME
+        self.frame_cap = min(MAX_CHILD_FRAME, self.value_bytes + HEAD_BYTES)
+        elements = self.limits.get("value_elements")
+        self.budget_note = f" ({elements:,} numbers and containers, {self.value_bytes:,} bytes)" if elements else ""
+        self.uid: int | None = confine.fresh_uid() if config.get("drop_uid") else None  # fresh for every job
+        self.pids: set[int] = set()  # every child this job started, for the clean-up
         self.use_seccomp: bool = bool(config.get("seccomp"))
         self.output = bytearray()
         self.output_total = 0
@@ -250,12 +269,19 @@ class JobRunner:
         if status != "ok":
             detail = str(first.get("detail", ""))[: child.MAX_DETAIL]
             raise ChildGone("setup" if status == "setup" else "error", detail)
-        if first_time:
+        if first_time:  # only what the grader reads, bounded; ANSWERS go as the value, decoded in budget
+            functions = first.get("functions")
+            functions = functions if isinstance(functions, dict) else {}
+            defined = first.get("defined")
+            answers_error = str(first.get("answers_error", ""))[: child.MAX_DETAIL]
+            answers = b"" if first.get("answers") is None else wire.dumps(first["answers"])
+            if len(answers) > self.value_bytes:
+                answers, answers_error = b"", (f"ANSWERS takes more than {self.value_bytes:,} bytes in wire form, "
+                                               f"over the grader's budget per value{self.budget_note}")
             self.emit({"type": "import", "status": "ok",
-                       "functions": first.get("functions"),
-                       "defined": first.get("defined"),
-                       "answers": first.get("answers"),
-                       "answers_error": str(first.get("answers_error", ""))[: child.MAX_DETAIL]})
+                       "functions": {str(name): functions.get(name) is True for name in self.job["functions"]},
+                       "defined": [str(d)[:100] for d in defined[:200]] if isinstance(defined, list) else [],
+                       "answers_error": answers_error}, answers)
 
     def _skip_rest(self, index: int, status: str, detail: str) -> None:
         for rest in range(index, len(self.job["calls"])):
@@ -294,6 +320,10 @@ class JobRunner:
                            "detail": "the submission process broke the message protocol"})
                 return index + 1
             seconds = message.get("seconds")
+            if message["status"] == "ok" and len(value) > self.value_bytes:
+                message = {"status": "invalid", "detail": f"the returned value takes more than {self.value_bytes:,} "
+                                                          f"bytes in wire form, over the grader's budget per value"
+                                                          f"{self.budget_note}", "seconds": seconds}
             self.emit({"type": "result", "index": index, "status": message["status"],
                        "detail": str(message.get("detail", ""))[: child.MAX_DETAIL],
                        "not_implemented": message.get("not_implemented") is True,
@@ -303,9 +333,89 @@ class JobRunner:
         return index
 
 
+IPC_TABLES = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
+IPC_RMID = 0
+
+
+def _ipc_objects(kind: str) -> list[dict[str, int]]:
+    """The System V objects of one kind visible here, from /proc/sysvipc (header names as keys)."""
+    try:
+        with open(f"/proc/sysvipc/{kind}") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return []
+    if not lines:
+        return []
+    header = lines[0].split()
+    objects = []
+    for line in lines[1:]:
+        try:
+            objects.append(dict(zip(header, map(int, line.split()), strict=False)))
+        except ValueError:
+            continue
+    return objects
+
+
+def clear_ipc(uid: int | None, private: bool, pids: set[int]) -> int:
+    """Remove what a job's children could leave behind outside the work folder; return how many.
+
+    Whose objects: those of the job's own uid (root worker), else, in the worker's private IPC
+    namespace and /dev, everything of the worker's uid (only the jobs run under it), else (a
+    plain process sharing the host's IPC namespace) only System V objects made by this job's
+    children: a user's other objects and files are never touched.
+    """
+    owner = uid if uid is not None else (os.getuid() if private else None)
+    removed = 0
+    if owner is not None:
+        for folder in ("/dev/shm", "/dev/mqueue"):
+            try:
+                entries = list(os.scandir(folder))
+            except OSError:
+                continue
+            for entry in entries:
+                try:
+                    if entry.stat(follow_symlinks=False).st_uid != owner:
+                        continue
+                    if entry.is_dir(follow_symlinks=False):
+                        shutil.rmtree(entry.path, ignore_errors=True)
+                    else:
+                        os.unlink(entry.path)
+                    removed += 1
+                except OSError:
+                    pass
+    found = []
+    for kind, call in IPC_TABLES:
+        for obj in _ipc_objects(kind):
+            ident = obj.get("shmid", obj.get("msqid", obj.get("semid")))
+            if ident is None:
+                continue
+            ours = (owner is not None and owner in (obj.get("uid"), obj.get("cuid"))) \
+                or (owner is None and obj.get("cpid") in pids)
+            if ours:
+                found.append((call, ident))
+    if not found:
+        return removed
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if uid is not None and os.geteuid() == 0:
+        os.seteuid(uid)  # the creator may remove it; root in the sandbox lacks CAP_SYS_ADMIN (the job is over)
+    for call, ident in found:
+        if call == "semctl":
+            ok = libc.semctl(ident, 0, IPC_RMID) == 0
+        else:
+            ok = getattr(libc, call)(ident, IPC_RMID, None) == 0
+        removed += ok
+    return removed
+
+
 def run_job(config: dict[str, Any], job: dict[str, Any], out_fd: int) -> None:
     import ctypes
 
     ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     gc.freeze()  # the parsed job stays shared with the children instead of being copied page by page
-    JobRunner(config, job, out_fd).run()
+    runner = JobRunner(config, job, out_fd)
+    try:
+        runner.run()
+    finally:
+        clear_ipc(runner.uid, bool(config.get("private_ipc")), runner.pids)

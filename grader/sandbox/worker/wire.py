@@ -15,12 +15,21 @@ what it can (numpy scalars and arrays, torch tensors). ``from_wire`` runs in
 the grader on untrusted input and rebuilds fresh plain objects, rejecting
 anything outside this format. This module imports only the standard library
 and numpy so that the worker can load it without the grader package.
+
+What a value may cost the grader is bounded by a :class:`Budget` of elements
+and bytes, checked while decoding: the wire text's length before it is
+parsed, every JSON value as it is parsed (a structure over budget is never
+materialised) and every array's shape before its data is allocated. An
+element is one JSON value of the wire form (number, string, list, dict...)
+or one number inside an array: what :func:`measure` counts.
 """
 
 from __future__ import annotations
 
 import base64
 import json
+import json.decoder
+import json.scanner
 import math
 import os
 import struct
@@ -37,6 +46,36 @@ _NONFINITE = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 
 class WireError(ValueError):
     """A value that cannot be sent, or a message that is not in the wire format."""
+
+
+class OverBudget(WireError):
+    """A value that would cost the grader more elements or bytes than its budget allows."""
+
+
+class Budget:
+    """What decoding may still spend: ``elements`` (see the module docstring) and ``nbytes`` of wire text.
+
+    Spending past either raises :class:`OverBudget` with ``too_many`` or ``too_big`` as its message.
+    """
+
+    def __init__(self, elements: int, nbytes: int, too_many: str = "", too_big: str = "") -> None:
+        self.elements, self.nbytes = elements, nbytes
+        self.too_many = too_many or f"the value has more than {elements:,} elements"
+        self.too_big = too_big or f"the value takes more than {nbytes:,} bytes"
+        self.used_elements = 0
+        self.used_bytes = 0
+
+    def spend(self, elements: int, nbytes: int = 0) -> None:
+        self.used_elements += elements
+        self.used_bytes += nbytes
+        if self.used_bytes > self.nbytes:
+            raise OverBudget(self.too_big)
+        if self.used_elements > self.elements:
+            raise OverBudget(self.too_many)
+
+    @property
+    def elements_left(self) -> int:
+        return self.elements - self.used_elements
 
 
 # ---------------------------------------------------------------- encoding
@@ -145,11 +184,76 @@ def _parse_float(text: str) -> float:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_parse_float)
 
 
-def loads(data: bytes | str) -> Any:
-    """Parse JSON strictly: no NaN/Infinity literals, no overflowing floats."""
+class _CountingDecoder(json.JSONDecoder):
+    """The pure-Python JSON scanner with a count of values: it stops at the first one over budget
+    (and at nesting deeper than any wire value), before the rest is materialised."""
+
+    def __init__(self, budget: Budget) -> None:
+        super().__init__(parse_constant=_reject_constant, parse_float=_parse_float)
+        self.budget, self.left, self.depth = budget, budget.elements_left - 1, 0  # the root is one
+        self.parse_array = self._array  # type: ignore[assignment]
+        self.parse_object = self._object  # type: ignore[assignment]
+        self.scan_once = json.scanner.py_make_scanner(self)
+
+    def _counted(self, scan_once: Any) -> Any:
+        def scan(string: str, idx: int) -> Any:
+            self.left -= 1
+            if self.left < 0:
+                raise OverBudget(self.budget.too_many)
+            return scan_once(string, idx)
+        return scan
+
+    def _nest(self) -> None:
+        self.depth += 1
+        if self.depth > 2 * MAX_DEPTH + 4:  # a wire level takes at most two JSON levels (a tag and its payload)
+            raise WireError("value nested too deeply")
+
+    def _array(self, s_and_end: Any, scan_once: Any) -> Any:
+        self._nest()
+        try:
+            return json.decoder.JSONArray(s_and_end, self._counted(scan_once))
+        finally:
+            self.depth -= 1
+
+    def _object(self, s_and_end: Any, strict: bool, scan_once: Any, *rest: Any) -> Any:
+        self._nest()
+        try:
+            return json.decoder.JSONObject(s_and_end, strict, self._counted(scan_once), *rest)
+        finally:
+            self.depth -= 1
+
+
+def _at_most(data: bytes | str, limit: int) -> bool:
+    """Whether ``data`` holds at most ``limit`` JSON values, found without parsing it: every value but
+    the root follows a ``[``, ``{``, ``,`` or ``:`` (counted inside strings too, so never too few).
+    Counted 64 KiB at a time, so a text over the limit is known as such from its first chunks."""
+    if len(data) <= limit:
+        return True
+    marks = ("[", "{", ",", ":") if isinstance(data, str) else (b"[", b"{", b",", b":")
+    total = 1
+    for start in range(0, len(data), 1 << 16):
+        total += sum(data.count(mark, start, start + (1 << 16)) for mark in marks)  # type: ignore[arg-type]
+        if total > limit:
+            return False
+    return True
+
+
+def loads(data: bytes | str, budget: Budget | None = None) -> Any:
+    """Parse JSON strictly: no NaN/Infinity literals, no overflowing floats.
+
+    With a ``budget``, the text's length is charged before parsing, and a text that may hold more
+    values than the budget's elements left is parsed by a scanner that counts them and stops at
+    the first one over (the fast C parser is used only when the text cannot hold that many).
+    The values themselves are charged by :func:`from_wire`.
+    """
+    if budget is not None:
+        budget.spend(0, len(data))
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value, end = _DECODER.raw_decode(text)
+        if budget is not None and not _at_most(data, budget.elements_left):
+            value, end = _CountingDecoder(budget).raw_decode(text)
+        else:
+            value, end = _DECODER.raw_decode(text)
         if text[end:].strip():
             raise ValueError("extra data after the JSON value")
         return value
@@ -163,7 +267,7 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
 
 
-def _array_from_wire(payload: Any) -> np.ndarray:
+def _array_from_wire(payload: Any, budget: Budget | None = None) -> np.ndarray:
     if not (isinstance(payload, list) and len(payload) == 3):
         raise WireError("array tag must hold [dtype, shape, data]")
     code, shape, b64 = payload
@@ -172,22 +276,33 @@ def _array_from_wire(payload: Any) -> np.ndarray:
     if len(shape) > MAX_DEPTH or not all(type(s) is int and s >= 0 for s in shape):
         raise WireError("array shape must be a short list of non-negative ints")
     count = math.prod(shape)
+    if budget is not None:  # its other JSON values (dtype, shape, dims, data), then its numbers
+        budget.spend(3 + len(shape))
+        budget.spend(count)
     if count > MAX_ELEMENTS:
         raise WireError("array too large")
+    dtype = _DTYPES[code]
+    if len(b64) != 4 * -(-count * dtype.itemsize // 3):  # checked before anything is allocated
+        raise WireError("array data does not match its shape")
     try:
         raw = base64.b64decode(b64.encode("ascii"), validate=True)
     except (ValueError, UnicodeEncodeError):
         raise WireError("array data is not base64") from None
-    dtype = _DTYPES[code]
     if len(raw) != count * dtype.itemsize:
         raise WireError("array data does not match its shape")
     return np.frombuffer(raw, dtype=dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
-def from_wire(obj: Any, _depth: int = 0) -> Any:
-    """Rebuild plain Python/numpy values from parsed wire JSON, rejecting anything else."""
+def from_wire(obj: Any, _depth: int = 0, budget: Budget | None = None) -> Any:
+    """Rebuild plain Python/numpy values from parsed wire JSON, rejecting anything else.
+
+    With a ``budget``, every JSON value and every array number is charged as it is reached, so
+    decoding stops at the first element over budget.
+    """
     if _depth > MAX_DEPTH + 1:
         raise WireError("value nested too deeply")
+    if budget is not None:
+        budget.spend(1)
     if obj is None or type(obj) in (bool, int, str):
         return obj
     if type(obj) is float:
@@ -195,26 +310,42 @@ def from_wire(obj: Any, _depth: int = 0) -> Any:
             raise WireError("non-finite float outside a tag")
         return obj
     if type(obj) is list:
-        return [from_wire(v, _depth + 1) for v in obj]
+        return [from_wire(v, _depth + 1, budget) for v in obj]
     if type(obj) is not dict or len(obj) != 1:
         raise WireError("objects in wire data must be single-key tags")
     (tag, payload), = obj.items()
+    if budget is not None:
+        budget.spend(1)  # the payload
     if tag == "t" and type(payload) is list:
-        return tuple(from_wire(v, _depth + 1) for v in payload)
+        return tuple(from_wire(v, _depth + 1, budget) for v in payload)
     if tag == "o" and type(payload) is dict:
-        return {str(k): from_wire(v, _depth + 1) for k, v in payload.items()}
+        return {str(k): from_wire(v, _depth + 1, budget) for k, v in payload.items()}
     if tag == "d" and type(payload) is list:
         out: dict[Any, Any] = {}
         for pair in payload:
             if type(pair) is not list or len(pair) != 2 or type(pair[0]) not in (str, int, bool):
                 raise WireError("dict tag must hold [key, value] pairs with str or int keys")
-            out[pair[0]] = from_wire(pair[1], _depth + 1)
+            if budget is not None:
+                budget.spend(2)  # the pair and its key
+            out[pair[0]] = from_wire(pair[1], _depth + 1, budget)
         return out
     if tag == "a":
-        return _array_from_wire(payload)
+        return _array_from_wire(payload, budget)
     if tag == "f" and payload in _NONFINITE:
         return _NONFINITE[payload]
     raise WireError(f"unknown wire tag {str(tag)[:20]!r}")
+
+
+def decode(raw: bytes, budget: Budget | None = None) -> Any:
+    """A value from its wire text: parsed and rebuilt within ``budget`` (see :func:`loads`)."""
+    return from_wire(loads(raw, budget), budget=budget)
+
+
+def measure(value: Any) -> tuple[int, int]:
+    """The elements and wire bytes that sending ``value`` costs: what a :class:`Budget` charges."""
+    budget = Budget(2**62, 2**62)
+    decode(dumps(to_wire(value)), budget)
+    return budget.used_elements, budget.used_bytes
 
 
 # ---------------------------------------------------------------- framing
@@ -235,10 +366,18 @@ def message_frame(message: dict[str, Any], value: bytes = b"") -> bytes:
     return frame(payload + b"\n" + value if value else payload)
 
 
-def split_message(payload: bytes) -> tuple[Any, bytes]:
-    """The parsed message of a frame and its raw value (compact JSON never holds a raw newline)."""
+def split_message(payload: bytes, head_elements: int | None = None) -> tuple[Any, bytes]:
+    """The parsed message of a frame and its raw value (compact JSON never holds a raw newline).
+
+    ``head_elements`` bounds the JSON values of the message (not of its value) while it is parsed.
+    """
     head, _, value = payload.partition(b"\n")
-    return loads(head), value
+    return _head(head, head_elements), value
+
+
+def _head(head: bytes, elements: int | None) -> Any:
+    budget = None if elements is None else Budget(elements, len(head), f"a message of more than {elements:,} values")
+    return loads(head, budget)
 
 
 def header_size() -> int:
@@ -253,10 +392,13 @@ class FrameTooLarge(WireError):
     """A frame announced more bytes than the reader accepts."""
 
 
-def take_message(buffer: bytearray, cap: int) -> tuple[dict[str, Any], bytes] | None:
+def take_message(buffer: bytearray, cap: int, head_elements: int | None = None
+                 ) -> tuple[dict[str, Any], bytes] | None:
     """Remove the first complete frame from ``buffer``: its message and raw value, or None if incomplete.
 
-    Raises FrameTooLarge for a frame over ``cap`` bytes and WireError for one that is malformed.
+    Raises FrameTooLarge for a frame over ``cap`` bytes (as soon as its length is known) and
+    WireError for one that is malformed, or whose message has more than ``head_elements`` values.
+    The frame's bytes are copied once, into the message text and the raw value, and then dropped.
     """
     size = _HEADER.size
     if len(buffer) < size:
@@ -264,11 +406,15 @@ def take_message(buffer: bytearray, cap: int) -> tuple[dict[str, Any], bytes] | 
     length = _HEADER.unpack(bytes(buffer[:size]))[0]
     if length > cap:
         raise FrameTooLarge(f"a frame of {length} bytes, over the {cap} allowed")
-    if len(buffer) < size + length:
+    end = size + length
+    if len(buffer) < end:
         return None
-    payload = bytes(buffer[size:size + length])
-    del buffer[:size + length]
-    message, value = split_message(payload)
+    newline = buffer.find(b"\n", size, end)
+    with memoryview(buffer) as view:
+        head = bytes(view[size:newline if newline >= 0 else end])
+        value = bytes(view[newline + 1:end]) if newline >= 0 else b""
+    del buffer[:end]
+    message = _head(head, head_elements)
     if not isinstance(message, dict):
         raise WireError("a frame that is not a JSON object")
     return message, value

@@ -99,6 +99,27 @@ def wipe(root: str) -> None:
                 pass
 
 
+def reap_orphans() -> None:
+    """As the namespace's init (bwrap --as-pid-1), collect any process a job runner left behind."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def can_setuid() -> bool:
+    """Whether this process holds CAP_SETUID (bit 7 of its effective capabilities)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> 7 & 1)
+    except (OSError, ValueError):
+        pass
+    return False
+
+
 def describe(config: dict) -> dict:
     """What this worker actually achieved, checked from the inside."""
     pid_ns = os.getpid() <= 3
@@ -112,7 +133,8 @@ def describe(config: dict) -> dict:
         "pid_namespace": pid_ns,
         "network_interfaces": interfaces,
         "uid": os.getuid(),
-        "child_uid": config.get("uid"),
+        "child_uid": None,  # no longer one uid per worker: see uid_per_job
+        "uid_per_job": bool(config.get("drop_uid")),
         "seccomp": bool(config.get("seccomp")) and confine.seccomp_available(),
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
@@ -126,6 +148,8 @@ def main() -> int:
         return 1
     confine.prctl(confine.PR_SET_DUMPABLE, 0)  # children may not read this process
     config["seccomp"] = bool(config.get("seccomp")) and confine.seccomp_available()
+    # a fresh uid per job needs root with CAP_SETUID here; otherwise children share the worker's uid
+    config["drop_uid"] = bool(config.get("drop_uid")) and os.geteuid() == 0 and can_setuid()
     write_frame(stdout, {"type": "hello", "isolation": describe(config)})
     while True:
         control = read_frame(stdin)
@@ -145,6 +169,7 @@ def main() -> int:
                 code = 71
             os._exit(code)
         _, status = os.waitpid(pid, 0)
+        reap_orphans()
         wipe(config["workdir_root"])
         write_frame(stdout, {"type": "job_end", "status": status, "preloaded": loaded})
 
