@@ -5,8 +5,12 @@ values, and returns a :class:`Verdict`: ``passed``, ``failed`` (right form,
 wrong values) or ``invalid`` (wrong form). Values are decoded wire data, so
 no student code runs here.
 
-Tolerance (:class:`Close`): elementwise ``|got - expected| <= atol + rtol*|expected|``,
-the rule of ``numpy.isclose``. NaN and infinity policy: expected values are
+Tolerance (:class:`Close`): elementwise ``|got - expected| <= atol*max(1, max|expected|) + rtol*|expected|``:
+the rule of ``numpy.isclose`` with the absolute part measured on the scale of the values (an entry that is
+the difference of larger terms carries an absolute rounding error proportional to them). The course's
+precision policy: a correct computation in single precision (float32, torch's default dtype) always passes,
+so every problem's tolerance is at least ``rtol = 1e-4, atol = 1e-5`` and larger where the computation is
+ill-conditioned (see README, "How answers are checked"). NaN and infinity policy: expected values are
 always finite; a NaN or an infinity in the student's output fails the case
 and the message says where it is.
 """
@@ -84,19 +88,68 @@ def type_name(value: Any) -> str:
     return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"
 
 
+_REAL_KINDS = "iuf"  # numpy dtype kinds that are real numbers (not bool, complex, object, text)
+
+
+def _not_numbers(value: Any) -> str:
+    """'' when ``value`` (a number, an array, nested lists/tuples of them) holds only real numbers,
+    else what it holds instead. A bool is never a number and text never is, even "1.0"."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (list, tuple)):
+            stack.extend(item)
+        elif isinstance(item, np.ndarray):
+            if item.dtype.kind == "b":
+                return "booleans (True/False are not numbers)"
+            if item.dtype.kind not in _REAL_KINDS:
+                return f"an array of dtype {item.dtype}"
+        elif isinstance(item, (bool, np.bool_)):
+            return f"{item} (a bool is never a number)"
+        elif isinstance(item, str):
+            return "text (a str is not a number, even one that looks like a number)"
+        elif not isinstance(item, (int, float, np.integer, np.floating)):
+            return type_name(item)
+    return ""
+
+
 def as_float_array(value: Any) -> tuple[np.ndarray | None, str]:
-    """A float array from decoded data (array, number, nested lists), or a reason it is not one."""
-    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, dict)):
+    """A float array from decoded data (array, number, nested lists), or a reason it is not one.
+
+    Only real numbers are accepted: a bool, a str (even ``"1.0"``), None or any other object, alone or inside
+    a list, and an array of booleans, text or objects are refused rather than converted."""
+    if isinstance(value, (bool, np.bool_)) or value is None or isinstance(value, (str, bytes, dict)):
         return None, f"expected numbers, got {type_name(value)}"
     if isinstance(value, np.ndarray):
         if value.dtype == bool:
             return None, "expected numbers, got an array of booleans"
+        if value.dtype.kind not in _REAL_KINDS:
+            return None, f"expected numbers, got an array of dtype {value.dtype}"
         return value.astype(np.float64), ""
+    wrong = _not_numbers(value)
+    if wrong:
+        return None, f"expected numbers, got {type_name(value)} containing {wrong}"
     try:
         arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None, f"expected numbers, got {type_name(value)} that is not a rectangular array of numbers"
     return arr, ""
+
+
+def nonfinite_verdict(values: Any, what: str) -> Verdict | None:
+    """The rule "a non-finite value fails", for checks that compute with the student's answer (a property
+    check's conv output, say): a failed verdict naming where the first NaN or infinity in ``values`` is, or
+    None when every value is finite. Call it right after computing, before any comparison: ``max`` of an
+    array holding NaN is NaN and ``NaN > tolerance`` is false, so a NaN would otherwise pass."""
+    arr = np.asarray(values, dtype=np.float64)
+    bad = ~np.isfinite(arr)
+    if not bad.any():
+        return None
+    where = tuple(int(i) for i in np.argwhere(bad)[0]) if arr.ndim else ()
+    kind = "NaN" if np.isnan(arr[where]) else "an infinity"
+    return failed(f"{what} contains {kind} at {index_text(where) or 'the value'}",
+                  hint="every value must be finite: huge weights overflow (inf - inf gives NaN)",
+                  where=index_text(where))
 
 
 def index_text(index: tuple[int, ...]) -> str:
@@ -107,15 +160,36 @@ def _fmt(x: float) -> str:
     return f"{x:.6g}"
 
 
-class Close(Check):
-    """Floats and float arrays within a tolerance; the shape must match exactly."""
+def fmt_pair(expected: float, got: float) -> tuple[str, str]:
+    """Both numbers with as many significant digits as it takes for them to read differently (at least 6,
+    at most 17, which tells any two different float64 values apart): never "expected 0.0228488, got 0.0228488"."""
+    for digits in range(6, 18):
+        a, b = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if a != b:
+            return a, b
+    return a, b
 
-    def __init__(self, rtol: float = 1e-6, atol: float = 1e-9) -> None:
+
+class Close(Check):
+    """Floats and float arrays within a tolerance; the shape must match exactly.
+
+    Elementwise ``|got - expected| <= atol * max(1, max|expected|) + rtol * |expected|``: the absolute
+    part is relative to the scale of the whole array (at least 1), so an entry near zero that results
+    from cancelling larger terms is judged on the rounding those terms carry. A number and a
+    one-element (or 0-d) array are the same answer.
+    """
+
+    def __init__(self, rtol: float = 1e-4, atol: float = 1e-5) -> None:
         self.rtol, self.atol = rtol, atol
-        self.description = f"|got - expected| <= {atol:g} + {rtol:g}*|expected| elementwise; shapes must match"
+        self.description = (f"|got - expected| <= {atol:g} × max(1, max|expected|) + {rtol:g} × |expected| "
+                            "elementwise (float32 rounding is accepted); shapes must match")
+
+    def tolerance(self, exp: np.ndarray) -> np.ndarray:
+        scale = max(1.0, float(np.max(np.abs(exp)))) if exp.size and np.all(np.isfinite(exp)) else 1.0
+        return self.atol * scale + self.rtol * np.abs(exp)
 
     def within(self, got: np.ndarray, exp: np.ndarray) -> bool:
-        return got.shape == exp.shape and bool(np.all(np.abs(got - exp) <= self.atol + self.rtol * np.abs(exp)))
+        return got.shape == exp.shape and bool(np.all(np.abs(got - exp) <= self.tolerance(exp)))
 
     def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
         exp = np.asarray(expected, dtype=np.float64)
@@ -138,13 +212,14 @@ class Close(Check):
                                "numbers or log(0); subtract the maximum before exponentiating",
                           where=index_text(where))
         err = np.abs(arr - exp)
-        excess = err - (self.atol + self.rtol * np.abs(exp))
+        excess = err - self.tolerance(exp)
         worst = float(err.max()) if err.size else 0.0
         if not err.size or excess.max() <= 0:
             return passed(worst)
         where = tuple(int(i) for i in np.unravel_index(int(np.argmax(excess)), exp.shape)) if exp.ndim else ()
+        shown_exp, shown_got = fmt_pair(float(exp[where]), float(arr[where]))
         message = (f"largest error {_fmt(float(err[where]))} at {index_text(where) or 'the value'}: "
-                   f"expected {_fmt(float(exp[where]))}, got {_fmt(float(arr[where]))}")
+                   f"expected {shown_exp}, got {shown_got}")
         return failed(message, hint=self._hint(arr, exp), max_error=worst, where=index_text(where))
 
     def _shape_verdict(self, arr: np.ndarray, exp: np.ndarray) -> Verdict:
@@ -195,6 +270,9 @@ class Exact(Check):
         if isinstance(exp, int):
             value = _as_int(got)
             if value is None:
+                number = _as_number(got)
+                if number is not None:  # a number, but not a whole one: say which
+                    return invalid(f"{here}: expected an integer, got {number!r}")
                 return invalid(f"{here}: expected an integer, got {type_name(got)}")
             if value == exp:
                 return passed(0.0)
@@ -205,8 +283,8 @@ class Exact(Check):
             return failed(f"{here}: expected {exp:,}, got {value:,}", hint=_count_hint(value, exp),
                           max_error=float(abs(value - exp)), where=path)
         if isinstance(exp, (tuple, list)):
-            if isinstance(got, np.ndarray) and got.ndim == 1:
-                got = got.tolist()
+            if isinstance(got, np.ndarray) and got.ndim >= 1 and got.dtype.kind in "iuf":
+                got = got.tolist()  # an array holds the same numbers as nested lists (a 2x2 array of bounds)
             if not isinstance(got, (tuple, list)):
                 return invalid(f"{here}: expected a {type(exp).__name__} of length {len(exp)}, got {type_name(got)}")
             if len(got) != len(exp):
@@ -238,14 +316,23 @@ class Exact(Check):
 
 
 def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and np.isfinite(value) and value == int(value):
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value) and value == int(value):
         return int(value)
     if isinstance(value, np.ndarray) and value.shape == () and value.dtype != bool:
         return _as_int(value.item())
+    return None
+
+
+def _as_number(value: Any) -> float | None:
+    """A finite real number (a float, or a 0-d or one-element float array), else None."""
+    if isinstance(value, np.ndarray) and value.size == 1 and value.dtype.kind in "iuf":
+        value = value.reshape(()).item()
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return float(value)
     return None
 
 
@@ -270,6 +357,8 @@ class SequenceOf(Check):
         self.description = f"{name}: a list, each element {part.description}"
 
     def __call__(self, got: Any, expected: Sequence[Any], case: Case) -> Verdict:
+        if isinstance(got, np.ndarray) and got.ndim >= 1:
+            got = list(got)  # a 1-D array of scalar biases is the list of them; a 2-D array, its rows
         if not isinstance(got, (list, tuple)):
             return invalid(f"{self.name}: expected a list of {len(expected)}, got {type_name(got)}")
         if len(got) != len(expected):
@@ -329,7 +418,7 @@ def same_data(a: Any, b: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
     """Structural equality with a float tolerance: does an output equal a known (wrong) answer?"""
     if isinstance(b, Mapping):
         return isinstance(a, Mapping) and set(a) == set(b) and all(same_data(a[k], b[k], rtol, atol) for k in b)
-    if isinstance(b, (list, tuple)) and not all(isinstance(x, (int, float)) for x in b):
+    if isinstance(b, (list, tuple)) and not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in b):
         return isinstance(a, (list, tuple)) and len(a) == len(b) and all(
             same_data(x, y, rtol, atol) for x, y in zip(a, b, strict=True))
     if b is None:
@@ -347,11 +436,26 @@ class Property(Check):
 
     ``test(got, case)`` returns a Verdict; ``expected`` is ignored (the
     reference's output is still computed, to show as one right answer).
+    ``canonical(got, case)``, when given, brings an output to one form (a
+    ``(2, 1, 3, 3)`` filter to ``(2, 3, 3)``, a ``None`` bias to zeros) so that a
+    known mistake is recognised whatever equivalent form the student returns;
+    it returns None for an output it cannot read.
     """
 
-    def __init__(self, test: Callable[[Any, Case], Verdict], description: str) -> None:
+    def __init__(self, test: Callable[[Any, Case], Verdict], description: str,
+                 canonical: Callable[[Any, Case], Any] | None = None) -> None:
         self.test = test
         self.description = description
+        self.canonical = canonical
+
+    def same_answer(self, got: Any, wrong: Any, case: Case) -> bool:
+        """Is ``got`` the known wrong answer ``wrong``, up to equivalent forms?"""
+        if same_data(got, wrong):
+            return True
+        if self.canonical is None:
+            return False
+        a, b = self.canonical(got, case), self.canonical(wrong, case)
+        return a is not None and b is not None and same_data(a, b)
 
     def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
         return self.test(got, case)

@@ -2,7 +2,9 @@
 
 By default the ``problems`` package installed with the grader is used; a
 course can point ``--problems`` (or ``GRADER_PROBLEMS``) at its own folder of
-the same shape: one sub-package per assignment defining ``ASSIGNMENT``.
+the same shape: one sub-package per assignment defining ``ASSIGNMENT``. In the
+student edition (``grader bundle``) there is no ``problems`` package: the
+course is data (:mod:`grader.student_course`), loaded the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,15 @@ from .spec import Assignment
 
 ENV_VAR = "GRADER_PROBLEMS"
 _CUSTOM_PACKAGE = "grader_course_problems"
+
+
+def student_edition(root: Path | None = None) -> Path | None:
+    """The student edition's course folder when that is what this command grades with, else None."""
+    if root is not None or os.environ.get(ENV_VAR) or importlib.util.find_spec("problems") is not None:
+        return None
+    from . import student_course
+
+    return student_course.course_dir()
 
 
 def problems_root(root: Path | None = None) -> Path:
@@ -58,6 +69,11 @@ def _package(root: Path) -> str:
 
 
 def assignment_ids(root: Path | None = None) -> list[str]:
+    edition = student_edition(root)
+    if edition is not None:
+        from . import student_course
+
+        return student_course.assignment_ids(edition)
     base = problems_root(root)
     if not base.is_dir():
         raise SpecError(f"the problems folder {base} does not exist")
@@ -67,10 +83,15 @@ def assignment_ids(root: Path | None = None) -> list[str]:
 
 
 def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
-    base = problems_root(root)
-    ids = assignment_ids(base)
+    ids = assignment_ids(root)
     if assignment_id not in ids:
         raise AssignmentError(f"no assignment {assignment_id!r}; available: {', '.join(ids) or 'none'}")
+    edition = student_edition(root)
+    if edition is not None:
+        from . import student_course
+
+        return student_course.load(edition, assignment_id)
+    base = problems_root(root)
     name = f"{_package(base)}.{assignment_id}"
     try:
         module: ModuleType = importlib.import_module(name)
@@ -88,3 +109,4 @@ def load_assignment(assignment_id: str, root: Path | None = None) -> Assignment:
 
 def load_all(root: Path | None = None) -> list[Assignment]:
     return [load_assignment(a, root) for a in assignment_ids(root)]
+

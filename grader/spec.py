@@ -52,16 +52,57 @@ class Case:
 
 
 @dataclass(frozen=True)
+class SolvedCase:
+    """An example or public case shipped as data (the student edition): its inputs, the expected
+    output, and each known mistake's output and message on it (by the mistake's index), so that
+    checks and targeted hints work without any reference or mistake code."""
+
+    id: str
+    kind: str  # "example" | "public"
+    case: Case
+    expected: Any
+    wrong: Mapping[int, Any] = field(default_factory=dict)
+    messages: Mapping[int, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """An ``ANSWERS`` value left out of the student edition; ``subkeys`` when it is a dict."""
+
+    subkeys: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
 class Mistake:
     """A known wrong answer: if the student's output matches ``answer(*args)``, say ``message``.
 
     ``message`` may also be a function of the case's arguments, for feedback that
     names the case ("tanh(0) = 0 but tanh is not homogeneous"). ``answer`` may
     raise when the mistake cannot apply to a case; it is then simply not matched.
+
+    ``raises`` names an exception type ("OverflowError"): the mistake is then recognised by the
+    exception the student's function raised (a call whose detail starts with that type name),
+    since such a mistake returns nothing to compare. ``answer`` still computes it (the self-test
+    runs it and requires the message), and raising that exception on some case.
     """
 
     message: str | Callable[..., str]
-    answer: Callable[..., Any]
+    answer: Callable[..., Any] | None  # None in the student edition: outputs ship with each SolvedCase
+    raises: str = ""
+
+    def __post_init__(self) -> None:
+        _require(self.raises == "" or (isinstance(self.raises, str) and bool(_ID.match(self.raises))),
+                 "Mistake", f"raises must be an exception type name such as 'OverflowError', got {self.raises!r}")
+
+    def matches_error(self, detail: str) -> bool:
+        """Does a call's error detail ("OverflowError: math range error ...") show this mistake's exception?"""
+        if not self.raises or not detail.startswith(self.raises):
+            return False
+        rest = detail[len(self.raises):]
+        return rest == "" or rest[0] in ": \n("
 
     def describe(self, args: tuple[Any, ...]) -> str:
         return self.message(*args) if callable(self.message) else self.message
@@ -75,15 +116,17 @@ class FunctionProblem:
     function: str
     signature: str
     returns: str
-    reference: Callable[..., Any]
+    reference: Callable[..., Any] | None  # None in the student edition, which ships ``solved`` instead
     examples: tuple[Case, ...]
-    generate: Callable[[np.random.Generator, int], Case]
+    generate: Callable[[np.random.Generator, int], Case] | None
     check: Check
     public_count: int = 3
     hidden_count: int = 8
     mistakes: tuple[Mistake, ...] = ()
     show_expected: bool = True  # False for property checks, where "expected" is not one value
     self_check: bool = True  # False when any feedback would give the answer away (yes/no per case)
+    solved: tuple[SolvedCase, ...] | None = None  # the student edition's examples and public cases, as data
+    param_names: tuple[str, ...] = ()  # argument names, when there is no reference to take them from
 
     kind = "function"
 
@@ -96,8 +139,12 @@ class FunctionProblem:
             _require(isinstance(value, str) and value.strip() != "", where, f"{name} must be a non-empty string")
         _require(self.signature.startswith(self.function + "("), where,
                  f"signature must start with '{self.function}(', got {self.signature!r}")
-        _require(callable(self.reference), where, "reference must be callable")
-        _require(callable(self.generate), where, "generate must be callable (rng, index) -> Case")
+        if self.solved is None:
+            _require(callable(self.reference), where, "reference must be callable")
+            _require(callable(self.generate), where, "generate must be callable (rng, index) -> Case")
+        else:
+            _require(isinstance(self.solved, tuple) and all(isinstance(c, SolvedCase) for c in self.solved), where,
+                     "solved must be a tuple of SolvedCase")
         _require(callable(self.check) and hasattr(self.check, "description"), where,
                  "check must be a grader.checks.Check")
         _require(isinstance(self.examples, tuple) and all(isinstance(c, Case) for c in self.examples),
@@ -105,13 +152,16 @@ class FunctionProblem:
         for name in ("public_count", "hidden_count"):
             value = getattr(self, name)
             _require(isinstance(value, int) and value >= 0, where, f"{name} must be a non-negative int")
-        _require(len(self.examples) + self.public_count > 0, where, "needs at least one public case")
+        _require(len(self.examples) + self.public_count > 0 or self.solved is not None, where,
+                 "needs at least one public case")
         _require(isinstance(self.mistakes, tuple) and all(isinstance(m, Mistake) for m in self.mistakes),
                  where, "mistakes must be a tuple of Mistake")
 
     @property
     def params(self) -> tuple[str, ...]:
         """Argument names, taken from the reference solution's signature."""
+        if self.param_names or self.reference is None:
+            return self.param_names
         try:
             return tuple(inspect.signature(self.reference).parameters)
         except (TypeError, ValueError):
@@ -139,6 +189,8 @@ class AnswerKey:
             _require(leaf in leaves, where, f"mistake for unknown leaf {leaf!r}")
 
     def leaves(self) -> list[tuple[str, Any]]:
+        if isinstance(self.expected, Withheld) and self.expected.subkeys:
+            return [(f"{self.key}.{sub}", Withheld()) for sub in self.expected.subkeys]
         if isinstance(self.expected, Mapping):
             return [(f"{self.key}.{sub}", value) for sub, value in self.expected.items()]
         return [(self.key, self.expected)]
@@ -150,6 +202,7 @@ class AnswersProblem:
     statement: str
     keys: tuple[AnswerKey, ...]
     id: str = "ANSWERS"
+    self_check: bool = True  # False in the student edition, where the values are withheld
 
     kind = "answers"
 
@@ -179,9 +232,12 @@ class Assignment:
     summary: str
     source: str
     entries: tuple[Entry, ...]
+    total: float = 100  # the stated total; the entries' points should add up to it (see points_warning)
 
     def __post_init__(self) -> None:
         where = f"assignment {self.id!r}"
+        _require(isinstance(self.total, (int, float)) and not isinstance(self.total, bool) and self.total > 0,
+                 where, f"total must be a positive number, got {self.total!r}")
         _identifier(self.id, where, "id")
         _require(isinstance(self.entries, tuple) and len(self.entries) > 0, where, "needs problems")
         ids: set[str] = set()
@@ -208,6 +264,16 @@ class Assignment:
     @property
     def max_score(self) -> float:
         return float(sum(e.points for e in self.entries))
+
+    def points_warning(self) -> str | None:
+        """A warning when the problems' points do not add up to the stated ``total`` (else None).
+
+        Not an error: a course may be mid-edit; ``grader list`` and ``grader selftest`` print it."""
+        if abs(self.max_score - self.total) <= 1e-9 * max(1.0, abs(self.total)):
+            return None
+        points = " + ".join(f"{e.points:g}" for e in self.entries)
+        return (f"{self.id}: the points of its problems add up to {self.max_score:g} ({points}), "
+                f"not its stated total {self.total:g}")
 
     @property
     def functions(self) -> tuple[FunctionProblem, ...]:

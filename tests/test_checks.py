@@ -99,3 +99,123 @@ def test_same_data_handles_structures_and_nonfinite() -> None:
 
 def test_agrees_never_raises() -> None:
     assert Exact().agrees(object(), 3, CASE) is False
+
+
+# ------------------------------------------------------------------ precision policy and honest messages
+
+
+def test_close_atol_is_relative_to_the_scale_of_the_values() -> None:
+    """float32 rounding of an entry that cancels to ~0 in an array of size ~100 is accepted; the absolute
+    part never shrinks below atol for small arrays."""
+    exp = np.array([100.0, 1e-9])
+    got = np.array([100.0, 5e-4])  # 5e-4 <= 1e-5 * 100
+    assert Close(rtol=1e-4, atol=1e-5)(got, exp, CASE).passed
+    assert not Close(rtol=1e-4, atol=1e-5)(np.array([1.0, 5e-4]), np.array([1.0, 1e-9]), CASE).passed
+    assert Close(rtol=1e-4, atol=1e-5)(np.array([1e-6]), np.array([0.0]), CASE).passed
+    assert "max(1, max|expected|)" in Close().description and "float32" in Close().description
+
+
+def test_close_defaults_accept_float32_computations() -> None:
+    check = Close()
+    assert check.rtol >= 1e-4 and check.atol >= 1e-5  # the course's precision policy
+    rng = np.random.default_rng(0)
+    for _ in range(20):  # sums that cancel: float32 errs relative to the terms, not to each result
+        a, b = rng.normal(size=(30, 40)), rng.normal(size=40)
+        assert check(a.astype(np.float32) @ b.astype(np.float32), a @ b, CASE).passed
+    assert check(np.float32(1000.3132616875182), 1000.3132616875182, CASE).passed
+
+
+def test_failure_messages_show_enough_digits_to_differ() -> None:
+    verdict = Close(rtol=1e-9, atol=1e-12)(np.array([-0.02284883]), np.array([-0.0228488]), CASE)
+    assert "expected -0.0228488, got -0.02284883" in verdict.message
+    close = Close(rtol=0.0, atol=1e-17)(1.0 + 2.0**-52, 1.0, CASE)
+    assert "expected 1, got 1.0000000000000002" in close.message
+    assert Close()(0.5, 0.0, CASE).message.endswith("expected 0, got 0.5")
+
+
+def test_exact_shows_a_fractional_size() -> None:
+    verdict = Exact()((16, 16.5, 16.5), (16, 16, 16), CASE)
+    assert verdict.outcome == "invalid" and "got 16.5" in verdict.message
+    assert "got 2.25" in Exact()(2.25, 2, CASE).message
+    assert "got a str" in Exact()("2", 2, CASE).message
+
+
+def test_exact_accepts_arrays_and_zero_d_arrays_for_numbers() -> None:
+    bounds = ((3, 9), (0, 4))
+    assert Exact()(np.array([[3, 9], [0, 4]]), bounds, CASE).passed  # a 2x2 array of bounds
+    assert Exact()(np.array([[3.0, 9.0], [0.0, 4.0]]), bounds, CASE).passed
+    assert Exact()([np.array([3, 9]), np.array([0, 4])], bounds, CASE).passed
+    assert Exact()(np.array([[3, 9], [0, 5]]), bounds, CASE).outcome == "failed"
+    assert Exact()(np.array(7), 7, CASE).passed and Exact()(np.array(7.0), 7, CASE).passed
+    assert Exact()(np.int64(7), 7, CASE).passed and Exact()({"a": np.array(2)}, {"a": 2}, CASE).passed
+    assert Close()(np.array(2.5), 2.5, CASE).passed and Close()(np.array([2.5]), 2.5, CASE).passed
+
+
+def test_sequence_accepts_a_one_d_array_of_scalars() -> None:
+    seq = SequenceOf(Close(), "db_list")
+    assert seq(np.array([0.5, -1.0]), [0.5, -1.0], CASE).passed
+    assert seq(np.array([[1.0, 2.0], [3.0, 4.0]]), [np.array([1.0, 2.0]), np.array([3.0, 4.0])], CASE).passed
+    assert seq(np.array([0.5, -2.0]), [0.5, -1.0], CASE).outcome == "failed"
+    assert seq(np.array(0.5), [0.5], CASE).outcome == "invalid"
+
+
+# ------------------------------------------------------------------ hints on exceptions (Mistake.raises)
+
+
+def _naive_math_source() -> str:
+    from grader.selftest import reference_source
+    from problems.hw7 import ASSIGNMENT
+    return reference_source(ASSIGNMENT) + (
+        "import math\n\n\n"
+        "def nu_beta(x, beta):\n"
+        "    return math.log(sum(math.exp(beta * v) for v in x)) / beta\n")
+
+
+def test_mistake_raises_is_validated_and_matched() -> None:
+    from grader.errors import SpecError
+    from grader.spec import Mistake
+    mistake = Mistake("overflow", None, raises="OverflowError")
+    assert mistake.matches_error("OverflowError: math range error\n  hw7.py, line 3")
+    assert mistake.matches_error("OverflowError")
+    assert not mistake.matches_error("ValueError: math domain error")
+    assert not mistake.matches_error("OverflowErrorX: no")
+    assert not Mistake("m", None).matches_error("OverflowError: math range error")
+    with pytest.raises(SpecError):
+        Mistake("m", None, raises="not a name")
+
+
+def _graded_nu_beta(assignment):
+    from pathlib import Path
+
+    from grader.engine import Audience, grade
+    from grader.sandbox.inprocess import InProcessRunner
+    from grader.submission import Submission
+    result = grade(assignment, Submission("s", Path("hw7.py"), _naive_math_source()), InProcessRunner(), Audience(),
+                   only=["nu_beta"])
+    return next(p for p in result.problems if p.id == "nu_beta")
+
+
+def test_a_hint_fires_on_the_exception_of_a_known_mistake() -> None:
+    from grader.loader import load_assignment
+    problem = _graded_nu_beta(load_assignment("hw7"))
+    errors = [c for c in problem.cases if c.outcome == "error"]
+    assert errors and all(c.message.startswith(("OverflowError", "ValueError")) for c in errors)
+    for case in errors:  # only the exception the mistake names gets its message
+        assert ("math.exp(beta*x_i) overflows" in case.hint) == case.message.startswith("OverflowError"), case
+    assert any(c.hint for c in errors)
+    assert all(c.passed for c in problem.cases if c.outcome != "error")  # right where it does not overflow
+
+
+def test_the_student_edition_carries_raises(tmp_path) -> None:
+    import json
+
+    from grader import student_course
+    from grader.bundle import course_files
+    files = course_files(["hw7"])
+    data = json.loads(files[f"{student_course.PACKAGE}/hw7.json"])
+    nu = next(e["problem"] for e in data["entries"] if e["problem"].get("id") == "nu_beta")
+    assert "OverflowError" in nu["mistake_raises"]
+    (tmp_path / "hw7.json").write_bytes(files[f"{student_course.PACKAGE}/hw7.json"])
+    edition = student_course.load(tmp_path, "hw7")
+    problem = _graded_nu_beta(edition)
+    assert any("math.exp(beta*x_i) overflows" in c.hint for c in problem.cases if c.outcome == "error")

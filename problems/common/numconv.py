@@ -24,6 +24,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+__grader_public__ = True  # the student edition ships this module: the property checks apply it
+
 Pair = int | Sequence[int]
 
 

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from grader.checks import Property, Verdict, as_float_array, failed, invalid, passed, same_data
 from grader.spec import Case, FunctionProblem, Mistake
 
-from ..common.numconv import conv2d
+from .property_checks import DIFFERENCES
 
 STATEMENT = r"""
 An image $X \in \mathbb{R}^{m \times n}$ has one channel. Its **forward differences**
@@ -37,10 +34,6 @@ The grader applies your filters to random images of several sizes, including
 $1\times 1$, $1 \times n$ and $m \times 1$ images, and compares with the definition.
 """
 
-# Integer filters make the conv exact up to the rounding of at most 9 products of O(1)
-# image values (~1e-15). The tolerance 1e-6 (absolute and relative) also accepts filters
-# stored as float32 (a torch tensor) while every wrong filter is off by O(1) somewhere.
-RTOL = ATOL = 1e-6
 
 SWAPPED = ("the two filters are swapped (or transposed): channel 0 must give the difference with the next "
            "row, X[i+1, j] - X[i, j], and channel 1 the difference with the next column, X[i, j+1] - X[i, j]")
@@ -89,59 +82,6 @@ KNOWN = ((swapped, SWAPPED), (sign_flipped, SIGN), (true_convolution, FLIPPED),
          (backward_differences, BACKWARD), (off_centre, OFF_CENTRE))
 
 
-def forward_differences(x: np.ndarray) -> np.ndarray:
-    """The definition: (2, m, n) with zeros outside X."""
-    out = np.empty((2, *x.shape))
-    out[0], out[1] = -x, -x
-    out[0, :-1] += x[1:]
-    out[1, :, :-1] += x[:, 1:]
-    return out
-
-
-def _known_hint(w: np.ndarray) -> str:
-    return next((message for wrong, message in KNOWN if same_data(w, wrong(), RTOL, ATOL)), "")
-
-
-def _filters(got: Any) -> tuple[np.ndarray | None, Verdict | None]:
-    arr, reason = as_float_array(got)
-    if arr is None:
-        return None, invalid(reason, hint="return a numpy array of shape (2, 3, 3)")
-    if arr.shape == (2, 1, 3, 3):
-        arr = arr[:, 0]
-    if arr.shape != (2, 3, 3):
-        hint = "w[0] and w[1] are the two 3x3 filters: shape (2, 3, 3)"
-        if arr.shape == (3, 3, 2):
-            hint = "the channel index comes first: w[c] is filter c, shape (2, 3, 3), not (3, 3, 2)"
-        elif arr.shape == (3, 3):
-            hint = "return both filters stacked, shape (2, 3, 3)"
-        return None, invalid(f"expected an array of shape (2, 3, 3), got shape {arr.shape}", hint)
-    if not np.all(np.isfinite(arr)):
-        return None, failed("the filters contain NaN or infinity")
-    return arr, None
-
-
-def check_filters(got: Any, case: Case) -> Verdict:
-    w, bad = _filters(got)
-    if bad is not None:
-        return bad
-    assert w is not None and case.context is not None
-    worst = 0.0
-    for x in case.context["images"]:
-        y = conv2d(x[None], w[:, None], padding=1)
-        want = forward_differences(x)
-        err = np.abs(y - want)
-        excess = err - (ATOL + RTOL * np.abs(want))
-        worst = max(worst, float(err.max()))
-        if excess.max() > 0:
-            c, i, j = (int(v) for v in np.unravel_index(int(np.argmax(excess)), want.shape))
-            formula = f"X[{i + 1}, {j}] - X[{i}, {j}]" if c == 0 else f"X[{i}, {j + 1}] - X[{i}, {j}]"
-            m, n = x.shape
-            return failed(f"on a {m}x{n} image, Y[{c}, {i}, {j}] should be {formula} = {want[c, i, j]:.6g}, "
-                          f"your filters give {y[c, i, j]:.6g}", hint=_known_hint(w), max_error=worst,
-                          where=f"[{c}, {i}, {j}]")
-    return passed(worst)
-
-
 SIZES = (
     ((1, 1), (1, 6), (5, 1), (2, 2), (3, 3)),   # degenerate images: only part of each filter is used
     ((3, 5), (5, 5), (7, 3), (1, 1)),           # odd sizes
@@ -181,8 +121,7 @@ PROBLEM = FunctionProblem(
     reference=reference,
     examples=(EXAMPLE,),
     generate=generate,
-    check=Property(check_filters, "conv2d (cross-correlation, zero padding 1) with your filters equals the forward "
-                                  f"differences on random images, within {ATOL:g} + {RTOL:g}*|expected|"),
+    check=DIFFERENCES,
     public_count=2,
     hidden_count=4,
     show_expected=False,

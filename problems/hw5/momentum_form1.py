@@ -4,12 +4,11 @@ generator and the trajectory check."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
-from grader.checks import Check, Close, Verdict, as_float_array, invalid
 from grader.spec import Case, FunctionProblem, Mistake
+
+from .trajectory import CHECK
 
 QUADRATIC = r"""
 The objective is the quadratic
@@ -47,35 +46,6 @@ Example: $Q = \mathrm{diag}(2, 1)$, $c = (2, 1)$, $\theta^0 = (0, 0)$, $\alpha =
 `steps = 2` gives the rows $(0, 0)$, $(1, 0.5)$, $(1.5, 1)$.
 """
 
-# Tolerance, scaled by the size of the trajectory. Each step is a matrix-vector product and a
-# few axpys, so rounding errors are ~eps times the magnitudes involved (|theta|, alpha |Q theta|,
-# |c|), not times each entry: an entry crossing zero carries an absolute error ~eps * scale.
-# The iteration is stable (alpha * lambda_max <= 1.5 (1 + beta), beta < 1) with modest
-# transient growth, so after <= 30 steps a correct float64 implementation, in either form or
-# as torch's SGD, is within ~1e-13 * scale of the reference. TOL = 1e-9 * max(1, max|theta^k|)
-# leaves a margin of 1e4, while every listed mistake is off by ~alpha |grad f| after one step.
-TOL = 1e-9
-
-
-class TrajectoryClose(Check):
-    """Close, with an absolute tolerance proportional to the largest entry of the expected trajectory."""
-
-    def __init__(self, tol: float = TOL) -> None:
-        self.tol = tol
-        self.description = (f"|got - expected| <= {tol:g} * max(1, max |expected|) elementwise (the tolerance "
-                            f"scales with the size of the trajectory); the shape must be (steps + 1, d)")
-
-    def __call__(self, got: Any, expected: Any, case: Case) -> Verdict:
-        exp = np.asarray(expected, dtype=np.float64)
-        scale = max(1.0, float(np.max(np.abs(exp)))) if exp.size else 1.0
-        verdict = Close(rtol=0.0, atol=self.tol * scale)(got, exp, case)
-        arr, _ = as_float_array(got)
-        if verdict.outcome == "invalid" and arr is not None and arr.ndim == 1 and arr.size == exp.size:
-            return invalid(verdict.message, "return a 2-D array of shape (steps + 1, d), one row per iterate, "
-                                            "even when d = 1")
-        return verdict
-
-
 def gradient(Q: np.ndarray, c: np.ndarray, theta: np.ndarray) -> np.ndarray:
     return Q @ theta - c
 
@@ -97,6 +67,26 @@ def _form1(Q, c, theta0, alpha, beta, steps, *, momentum_sign: float = 1.0, star
 
 def reference(Q: np.ndarray, c: np.ndarray, theta0: np.ndarray, alpha: float, beta: float, steps: int) -> np.ndarray:
     return _form1(Q, c, theta0, alpha, beta, steps)
+
+
+def moving_average(Q: np.ndarray, c: np.ndarray, theta0: np.ndarray, alpha: float, beta: float,
+                   steps: int) -> np.ndarray:
+    """The "exponentially weighted" momentum v = beta v + (1 - beta) grad, theta -= alpha v (v^0 = 0)."""
+    Q, c = np.asarray(Q, dtype=np.float64), np.asarray(c, dtype=np.float64)
+    theta = np.asarray(theta0, dtype=np.float64).reshape(-1).copy()
+    v = np.zeros_like(theta)
+    rows = [theta.copy()]
+    for _ in range(int(steps)):
+        v = beta * v + (1.0 - beta) * gradient(Q, c, theta)
+        theta = theta - alpha * v
+        rows.append(theta.copy())
+    return np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+
+
+MOVING_AVERAGE = ("this is the moving-average (\"exponentially weighted\") form of momentum, "
+                  "v = beta v + (1 - beta) grad f, which damps each gradient by (1 - beta); this assignment's "
+                  "momentum adds the gradient undamped (form I: theta^(k+1) = theta^k - alpha grad f(theta^k) "
+                  "+ beta (theta^k - theta^(k-1)); form II: v^(k+1) = grad f(theta^k) + beta v^k)")
 
 
 def _spd(rng: np.random.Generator, d: int, low: float, high: float) -> np.ndarray:
@@ -147,7 +137,7 @@ PROBLEM = FunctionProblem(
     reference=reference,
     examples=examples(),
     generate=generate,
-    check=TrajectoryClose(),
+    check=CHECK,
     public_count=5,
     hidden_count=10,
     mistakes=(
@@ -158,6 +148,7 @@ PROBLEM = FunctionProblem(
                 "continuing in the direction of the last step", lambda *a: _form1(*a, momentum_sign=-1.0)),
         Mistake("theta^(-1) = theta^0, so the first step has no momentum term; you started from theta^(-1) = 0",
                 lambda *a: _form1(*a, start_at_zero=True)),
+        Mistake(MOVING_AVERAGE, moving_average),
         Mistake(C_SIGN, lambda *a: _form1(*a, c_sign=1.0)),
         Mistake("the gradient of 1/2 theta^T Q theta is Q theta (Q symmetric), not 1/2 Q theta",
                 lambda *a: _form1(*a, half_q=True)),

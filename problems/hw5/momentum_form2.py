@@ -6,7 +6,8 @@ import numpy as np
 
 from grader.spec import FunctionProblem, Mistake
 
-from .momentum_form1 import C_SIGN, NO_THETA0, QUADRATIC, TrajectoryClose, examples, generate
+from .momentum_form1 import C_SIGN, MOVING_AVERAGE, NO_THETA0, QUADRATIC, examples, generate
+from .trajectory import CHECK
 
 STATEMENT = r"""
 Write `momentum_form2(Q, c, theta0, alpha, beta, steps)` running **form II** of the momentum
@@ -72,16 +73,14 @@ PROBLEM = FunctionProblem(
     reference=reference,
     examples=examples(),
     generate=generate,
-    check=TrajectoryClose(),
+    check=CHECK,
     public_count=5,
     hidden_count=10,
     mistakes=(
         Mistake(NO_THETA0, lambda *a: _form2(*a, keep_theta0=False)),
         Mistake("the velocity update has the wrong sign: v^(k+1) = grad f(theta^k) + beta v^k",
                 lambda *a: _form2(*a, momentum_sign=-1.0)),
-        Mistake("the gradient was damped: v^(k+1) = grad f(theta^k) + beta v^k, not (1 - beta) grad + beta v^k "
-                "(that is an exponential moving average, a different method)",
-                lambda *a: _form2(*a, dampening=True)),
+        Mistake(MOVING_AVERAGE, lambda *a: _form2(*a, dampening=True)),
         Mistake("theta was updated with the old velocity v^k: update v first, then "
                 "theta^(k+1) = theta^k - alpha v^(k+1) (with v^0 = 0 your first step does not move)",
                 lambda *a: _form2(*a, stale=True)),

@@ -100,6 +100,31 @@ def _stride_product_off(input_shape, layers, i, j):
     return (max(lo_i, 0), min(hi_i, h - 1)), (max(lo_j, 0), min(hi_j, w - 1))
 
 
+def popular_script(input_shape, layers, i, j):
+    """The receptive-field arithmetic of the popular script ("A guide to receptive field arithmetic for
+    CNNs", computeReceptiveField.py): per layer, forward, the output size n, the jump j, the field size r
+    and the centre of the first output's field, start, with the padding taken from the output size,
+    actualP = (n_out - 1) s - n_in + k and pL = floor(actualP / 2) (the 'SAME'-style split, not the
+    layer's p); output (i, j) sees the r pixels centred on start + i * jump, clipped only at the end."""
+    h, w = int(input_shape[1]), int(input_shape[2])
+    fields = []
+    for n_in, index in ((h, int(i)), (w, int(j))):
+        n, jump, r, start = n_in, 1, 1, 0.5  # start: the centre of pixel 0 in continuous coordinates
+        for layer in layers:
+            if layer["type"] not in ("conv2d", *POOLS):
+                continue
+            k, s, p = L.window(layer)
+            n_out = (n - k + 2 * p) // s + 1
+            actual_p = (n_out - 1) * s - n + k
+            p_left = actual_p // 2
+            start = start + ((k - 1) / 2 - p_left) * jump
+            r, jump, n = r + (k - 1) * jump, jump * s, n_out
+        centre = start + index * jump
+        lo, hi = round(centre - r / 2), round(centre + r / 2) - 1  # whole numbers: r/2 and start are halves
+        fields.append((max(lo, 0), min(hi, n_in - 1)))
+    return fields[0], fields[1]
+
+
 def vgg_front() -> list[dict[str, Any]]:
     return [L.conv(64, 3, 1, 1), L.RELU, L.conv(64, 3, 1, 1), L.RELU, L.maxpool(2),
             L.conv(128, 3, 1, 1), L.RELU, L.conv(128, 3, 1, 1), L.RELU, L.maxpool(2)]
@@ -171,6 +196,10 @@ PROBLEM = FunctionProblem(
         Mistake("the field was clipped only at the input: clip at every layer, since a window over the padding "
                 "of an intermediate map does not reach the input pixels that strided layers never read",
                 lambda *a: _field(*a, clip_each=False)),
+        Mistake("this is the popular receptive-field script's arithmetic (jump, size and start per layer, the "
+                "padding inferred from the output size as floor(((n_out - 1) s - n_in + k) / 2), clipped only at "
+                "the end): here every layer pads p on each side, and since padding influences nothing, the field "
+                "must be clipped at every layer", popular_script),
         Mistake("the padding offset is missing: output row r of a layer reads rows r*s - p ... r*s - p + k - 1",
                 lambda *a: _field(*a, padding=False)),
         Mistake("the bounds are exclusive (Python-range style): return inclusive bounds, the last row and column "

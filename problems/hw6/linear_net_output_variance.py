@@ -129,10 +129,11 @@ PROBLEM = FunctionProblem(
         Case(([64, 32, 16, 10],), "widths [64, 32, 16, 10]"),
     ),
     generate=generate,
-    # A closed form: float64 evaluation orders agree to ~1e-15 relative; 1e-7 leaves room for a float32
-    # computation yet is far tighter than any slip (the closest, the seed's product on wide nets, is
-    # ~1e-2 off relative). atol only guards values of ~3^-12 ~ 2e-6 against rounding.
-    check=Close(rtol=1e-7, atol=1e-15),
+    # A closed form (the course's precision policy: a correct float32 computation passes, see README): a float32
+    # evaluation is within ~1e-7 relative (worst float32 twin: 1.2e-7); the course defaults rtol 1e-4 / atol
+    # 1e-5 (values are >= ~0.03: at most 4e-4 relative) accept it yet are far tighter than any slip (the
+    # closest, the seed's product on wide nets, is ~1e-2 off relative).
+    check=Close(rtol=1e-4, atol=1e-5),
     public_count=5,
     hidden_count=10,
     mistakes=(

@@ -152,7 +152,12 @@ def generate(rng: np.random.Generator, index: int) -> Case:
     return Case((x, w_list, b_list, activation), label)
 
 
-_part = Close(rtol=1e-8, atol=1e-10)
+# Tolerance (the course's precision policy: a correct float32 computation passes, see README). Backprop through
+# at most 4 short conv layers of O(1) values: well conditioned, but a gradient entry may be the difference of
+# larger terms, so its float32 rounding error is relative to the scale of the whole gradient (worst float32
+# twin: 1.1e-5 of max|dw|). The course defaults, rtol 1e-4 and atol 1e-5 * max(1, max|part|), cover that by ~10
+# at gradients of size ~1 and more at larger ones; every mistake changes some gradient by O(1).
+_part = Close(rtol=1e-4, atol=1e-5)
 
 PROBLEM = FunctionProblem(
     id="conv1d_net_grads",

@@ -99,9 +99,11 @@ PROBLEM = FunctionProblem(
     ),
     generate=generate,
     public_count=4,
-    # Each output is a sum of at most 8 products of size O(1): float64 rounding in any order stays
-    # below ~1e-14, so atol 1e-10 (outputs that cancel to ~0) and rtol 1e-9 are generous.
-    check=Close(rtol=1e-9, atol=1e-10),
+    # Each output is a sum of at most 8 products of size O(1): well conditioned. float32 rounding stays ~1e-7
+    # relative to the terms (worst float32 twin: 2e-7 of the largest output), so the course defaults rtol 1e-4,
+    # atol 1e-5 * max(1, max|output|) accept it with a wide margin (the course's precision policy: a correct
+    # float32 computation passes, see README).
+    check=Close(rtol=1e-4, atol=1e-5),
     mistakes=(
         Mistake("this is the forward product A_w u (a valid correlation of u, length len(u) - f + 1), not the "
                 "transpose u^T A_w = A_w^T u (length len(u) + f - 1)", forward_product),

@@ -182,12 +182,13 @@ EXAMPLE = Case((np.array([[1.0, 2.0, 3.0], [1.0, 1.0, 0.0], [0.0, -1.0, -2.0]]),
                 np.array([[-1.0, 1.0], [1.0, 2.0]]),
                 np.array([[-3.0, 2.0], [0.0, 1.0]])), "the homework's example")
 
-# Tolerance. Each output entry is a sum of at most H*W <= 49 products of O(1) numbers, so a
-# correct float64 implementation (any summation order, loops, np.einsum, FFT-free) agrees with
-# the reference to ~1e-14 absolute. rtol 1e-7 / atol 1e-9 leave a wide margin and still reject
-# every known mistake, which is off by O(1). The ReLU mask is decided on k: continuous inputs
+# Tolerance (the course's precision policy: a correct float32 computation passes, see README). Each output entry
+# is a sum of at most H*W <= 49 products of O(1) numbers: well conditioned. A float32 implementation (any
+# summation order, loops, np.einsum, torch autograd) errs by ~1e-7 relative to those products (worst float32
+# twin: 5e-7 of max|entry|); the course defaults rtol 1e-4 / atol 1e-5 * max(1, max|entry|) leave a wide margin
+# and still reject every known mistake, which is off by O(1). The ReLU mask is decided on k: continuous inputs
 # keep |k| far from 0 almost surely, and in the integer cases k is computed exactly.
-PART = Close(rtol=1e-7, atol=1e-9)
+PART = Close(rtol=1e-4, atol=1e-5)
 
 PROBLEM = FunctionProblem(
     id="conv2d_relu_backward",

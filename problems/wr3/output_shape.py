@@ -83,6 +83,7 @@ class Variant:
     """The layer-spec semantics with one known slip (the defaults are the right semantics)."""
 
     ceil: bool = False              # ceil instead of floor in the size formula
+    true_division: bool = False     # / instead of //: non-integral sizes, carried to the next layers
     pad_sides: int = 2              # padding counted on 2 sides (right), once, or not at all
     plus_one: bool = True           # the + 1 of the size formula
     pool_stride_one: bool = False   # a missing pool stride taken as 1 instead of kernel_size
@@ -92,9 +93,9 @@ class Variant:
     params: str = "right"           # right | no_bias | no_groups | per_position | no_depth | k_not_squared
 
 
-def _size(n: int, k: int, s: int, p: int, v: Variant) -> int:
+def _size(n: int, k: int, s: int, p: int, v: Variant) -> int | float:
     top = n + v.pad_sides * p - k
-    q = math.ceil(top / s) if v.ceil else top // s
+    q = top / s if v.true_division else math.ceil(top / s) if v.ceil else top // s
     return q + (1 if v.plus_one else 0)
 
 
@@ -229,6 +230,9 @@ PROBLEM = FunctionProblem(
                 variant_shape(Variant(plus_one=False))),
         Mistake("rounded up: the output size uses floor division, floor((H + 2p - k)/s) + 1, not ceil",
                 variant_shape(Variant(ceil=True))),
+        Mistake("true division: the output size floor((H + 2p - k)/s) + 1 is an integer; use floor division "
+                "(//), not /, which gives fractional sizes when s does not divide H + 2p - k",
+                variant_shape(Variant(true_division=True))),
         Mistake("padding ignored: a padding p adds 2p to H and W before the kernel slides",
                 variant_shape(Variant(pad_sides=0))),
         Mistake("padding counted once: p zeros are added on each side, so H becomes H + 2p",

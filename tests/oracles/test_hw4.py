@@ -18,8 +18,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import ACTIVATIONS, assert_mistakes_differ, seeded_cases, t  # tests/oracles, on sys.path
 
-from grader.checks import same_data
+from grader.engine import CaseBook, _diagnose
 from grader.spec import Case
 from problems.common import numconv
 from problems.hw4 import (
@@ -29,6 +30,7 @@ from problems.hw4 import (
     maxpool_commutes,
     mlp_layer_jacobians,
     mlp_param_grads,
+    property_checks,
 )
 
 torch.set_default_dtype(torch.float64)
@@ -36,15 +38,11 @@ SEEDS = (0, 1, 2)
 N_GENERATED = 30
 
 
-def t(x: np.ndarray) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
-
-
 def cases(problem, n: int = N_GENERATED) -> list[Case]:
     """The examples plus n generated cases (index 0..n-1, so every edge case appears) per seed."""
     out = list(problem.examples)
     for seed in SEEDS:
-        out += [problem.generate(np.random.default_rng([seed, i]), i) for i in range(n)]
+        out += seeded_cases(problem, n, seed)
     return out
 
 
@@ -121,7 +119,7 @@ def test_finite_difference_reference_through_conv2d() -> None:
             got = F.conv2d(t(x)[None, None], w, padding=1)[0]
             want = torch_forward_differences(t(x))
             torch.testing.assert_close(got, want, rtol=0, atol=1e-12)
-            np.testing.assert_allclose(finite_difference_filters.forward_differences(x), want.numpy(), atol=1e-12)
+            np.testing.assert_allclose(property_checks.forward_differences(x), want.numpy(), atol=1e-12)
     assert {(1, 1), (1, 6), (5, 1)} <= seen  # the edge sizes appear
 
 
@@ -136,15 +134,17 @@ def test_finite_difference_property_accepts_reference_and_conv2d_layout() -> Non
 
 
 def test_finite_difference_mistakes_fail_with_their_message() -> None:
-    check = finite_difference_filters.PROBLEM.check
+    problem = finite_difference_filters.PROBLEM
+    book = CaseBook()
     w_ref = t(finite_difference_filters.reference()).reshape(2, 1, 3, 3)
-    for mistake in finite_difference_filters.PROBLEM.mistakes:
+    for mistake in problem.mistakes:
         wrong = mistake.answer()
         x = t(np.random.default_rng(5).normal(size=(4, 5)))[None, None]
         assert not torch.allclose(F.conv2d(x, t(wrong)[:, None], padding=1), F.conv2d(x, w_ref, padding=1))
-        for case in cases(finite_difference_filters.PROBLEM, 4):
-            verdict = check(wrong.reshape(2, 1, 3, 3), None, case)  # the conv2d layout: the check's own hint
-            assert verdict.outcome == "failed" and verdict.hint == mistake.message
+        for planned in book.public("hw4", problem):
+            got = wrong.reshape(2, 1, 3, 3)  # the conv2d layout: recognised through the check's canonical form
+            verdict = problem.check(got, None, planned.case)
+            assert verdict.outcome == "failed" and _diagnose(problem, planned, got, verdict, book) == mistake.message
 
 
 # ------------------------------------------------------------------ avgpool_as_conv
@@ -213,18 +213,19 @@ def test_greyscale_mistakes_caught() -> None:
         else:  # the transposed weight makes 3 output channels from 1 input: conv2d rejects the RGB image
             with pytest.raises(RuntimeError):
                 F.conv2d(x, t(wrong))
-        verdict = greyscale_filter.PROBLEM.check(wrong, None, greyscale_filter.PROBLEM.examples[0])
-        assert not verdict.passed and verdict.hint == mistake.message
+    book = CaseBook()
+    problem = greyscale_filter.PROBLEM
+    for planned in book.public("hw4", problem):
+        for mistake in problem.mistakes:
+            verdict = problem.check(mistake.answer(), None, planned.case)
+            assert not verdict.passed
+            assert _diagnose(problem, planned, mistake.answer(), verdict, book) == mistake.message
 
 
 # ------------------------------------------------------------------ maxpool_commutes
 
 TORCH_ACTIVATIONS = {
-    "relu": torch.relu,
-    "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "identity": lambda z: z,
+    **ACTIVATIONS,
     "neg": lambda z: -z,
     "square": lambda z: z**2,
     "abs": torch.abs,
@@ -311,10 +312,7 @@ def test_mlp_layer_jacobians_against_autograd() -> None:
 
 
 def test_mlp_layer_jacobians_mistakes_differ() -> None:
-    generated = cases(mlp_layer_jacobians.PROBLEM, 10)
-    for mistake in mlp_layer_jacobians.PROBLEM.mistakes:
-        assert any(not same_data(mistake.answer(*c.args), mlp_layer_jacobians.reference(*c.args))
-                   for c in generated), mistake.message
+    assert_mistakes_differ(mlp_layer_jacobians.PROBLEM, cases(mlp_layer_jacobians.PROBLEM, 10))
 
 
 def torch_param_grads(A_list, b_list, x, activation: str) -> tuple[list, list]:
@@ -339,10 +337,7 @@ def test_mlp_param_grads_against_autograd() -> None:
 
 
 def test_mlp_param_grads_mistakes_differ() -> None:
-    generated = cases(mlp_param_grads.PROBLEM, 10)
-    for mistake in mlp_param_grads.PROBLEM.mistakes:
-        assert any(not same_data(mistake.answer(*c.args), mlp_param_grads.reference(*c.args))
-                   for c in generated), mistake.message
+    assert_mistakes_differ(mlp_param_grads.PROBLEM, cases(mlp_param_grads.PROBLEM, 10))
 
 
 def test_mlp_pre_activations_stay_away_from_kinks() -> None:

@@ -4,14 +4,13 @@ parameter counts (ANSWERS) and torch.utils.flop_counter (count_ops on hw5's exam
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from helpers import agrees, oracle_cases, run, t  # tests/oracles, on sys.path under pytest
 from netspec_torch import build_module, count_parameters  # tests/oracles, on sys.path under pytest
-from oracle_cases import oracle_cases  # tests/oracles, on sys.path under pytest
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -25,19 +24,6 @@ torch.set_default_dtype(torch.float64)
 
 def cases(problem: FunctionProblem, per_secret: int = 30) -> list[Case]:
     return oracle_cases("hw5", problem, per_secret)
-
-
-def run(fn, case: Case) -> Any:
-    return fn(*copy.deepcopy(case.args))
-
-
-def agrees(problem: FunctionProblem, got: Any, oracle: Any, case: Case) -> None:
-    verdict = problem.check(got, oracle, case)
-    assert verdict.passed, f"{case.label}: {verdict.message} (inputs {case.args})"
-
-
-def t(a) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(a, dtype=np.float64))
 
 
 def test_assignment_total_is_100() -> None:

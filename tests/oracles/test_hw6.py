@@ -10,28 +10,20 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import ACTIVATIONS, assert_mistakes_differ, seeded_cases  # tests/oracles, on sys.path under pytest
 from torch import nn
 
 from grader.checks import same_data
-from grader.spec import FunctionProblem
 from problems.common import layers as L
 from problems.hw6 import ASSIGNMENT, answers, dropout_commutes, linear_net_output_variance, resmlp_grads
 
 torch.set_default_dtype(torch.float64)
 
 TORCH_ACTIVATIONS = {
-    "relu": torch.relu,
-    "leaky_relu": lambda t: F.leaky_relu(t, 0.01),
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "identity": lambda t: t,
+    **ACTIVATIONS,
     "elu": F.elu,
     "softplus": F.softplus,
 }
-
-
-def generated(problem: FunctionProblem, count: int, seed: int = 0):
-    return [problem.generate(np.random.default_rng([seed, i]), i) for i in range(count)]
 
 
 # ------------------------------------------------------------------ dropout_commutes
@@ -133,7 +125,7 @@ def mc_fresh_modules(widths: list[int], seed: int, networks: int) -> tuple[float
 
 def variance_cases():
     problem = linear_net_output_variance.PROBLEM
-    return list(problem.examples) + generated(problem, 20, seed=61)
+    return list(problem.examples) + seeded_cases(problem, 20, seed=61)
 
 
 def test_variance_against_monte_carlo() -> None:
@@ -175,10 +167,7 @@ def test_monte_carlo_rejects_the_wrong_formulas() -> None:
 
 
 def test_variance_mistakes_differ() -> None:
-    cases = variance_cases()
-    for mistake in linear_net_output_variance.PROBLEM.mistakes:
-        assert any(not same_data(mistake.answer(*c.args), linear_net_output_variance.reference(*c.args))
-                   for c in cases), mistake.message
+    assert_mistakes_differ(linear_net_output_variance.PROBLEM, variance_cases())
 
 
 # ------------------------------------------------------------------ resmlp_grads
@@ -200,7 +189,7 @@ def autograd_resmlp(A_list, b_list, x, activation):
 
 def resmlp_cases():
     problem = resmlp_grads.PROBLEM
-    return list(problem.examples) + generated(problem, 240, seed=5)
+    return list(problem.examples) + seeded_cases(problem, 240, seed=5)
 
 
 def test_resmlp_grads_against_autograd() -> None:
@@ -223,7 +212,7 @@ def test_resmlp_example_values_in_statement() -> None:
 def test_resmlp_dead_layers_still_pass_gradient() -> None:
     """The generator's dead-ReLU cases: a residual layer has zero bias gradient, the layers below do not."""
     seen = 0
-    for i, case in enumerate(generated(resmlp_grads.PROBLEM, 60, seed=9)):
+    for i, case in enumerate(seeded_cases(resmlp_grads.PROBLEM, 60, seed=9)):
         if i % 6 != 0:
             continue
         _, db = autograd_resmlp(*case.args)

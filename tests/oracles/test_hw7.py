@@ -3,7 +3,6 @@ F.conv_transpose1d, torch.utils.flop_counter and forward hooks on torch modules.
 
 from __future__ import annotations
 
-import copy
 import math
 from typing import Any
 
@@ -11,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from oracle_cases import oracle_cases  # tests/oracles, on sys.path under pytest
+from helpers import ACTIVATIONS, agrees, oracle_cases, run, t  # tests/oracles, on sys.path under pytest
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
@@ -26,19 +25,6 @@ torch.set_default_dtype(torch.float64)
 
 def cases(problem: FunctionProblem, per_secret: int = 30) -> list[Case]:
     return oracle_cases("hw7", problem, per_secret)
-
-
-def run(fn, case: Case) -> Any:
-    return fn(*copy.deepcopy(case.args))
-
-
-def agrees(problem: FunctionProblem, got: Any, oracle: Any, case: Case) -> None:
-    verdict = problem.check(got, oracle, case)
-    assert verdict.passed, f"{case.label}: {verdict.message} (inputs {case.args})"
-
-
-def t(a) -> torch.Tensor:
-    return torch.as_tensor(np.asarray(a, dtype=np.float64))
 
 
 # ---------------------------------------------------------------- log-sum-exp
@@ -131,13 +117,7 @@ def test_conv1d_vecmat_example_value() -> None:
 
 # ---------------------------------------------------------------- 1-D conv net gradients
 
-TORCH_ACTIVATIONS = {
-    "relu": torch.relu,
-    "leaky_relu": lambda z: F.leaky_relu(z, 0.01),
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "identity": lambda z: z,
-}
+TORCH_ACTIVATIONS = ACTIVATIONS
 
 
 def net_grads_oracle(x, w_list, b_list, activation):
@@ -324,7 +304,8 @@ def test_each_mistake_differs_from_the_reference(problem: FunctionProblem) -> No
         for case, exp in zip(drawn, expected, strict=True):
             try:
                 wrong = run(mistake.answer, case)
-            except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
+            except Exception as exc:  # noqa: BLE001 - a mistake that does not apply to these inputs
+                differs.append(mistake.matches_error(f"{type(exc).__name__}: {exc}"))  # or known by its exception
                 continue
             differs.append(not problem.check(wrong, exp, case).passed and not same_data(wrong, exp))
         assert any(differs), f"{problem.id}: mistake never differs: {mistake.message}"
