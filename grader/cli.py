@@ -10,15 +10,24 @@ from pathlib import Path
 import click
 
 from .errors import GraderError
+from .limits import Limits
 
-LIMIT_OPTIONS = [
-    click.option("--timeout", "case_seconds", type=float, default=2.0, show_default=True,
+LIMIT_OPTIONS = [  # defaults from grader/limits.py, the one place they live
+    click.option("--timeout", "case_seconds", type=float, default=Limits.case_seconds, show_default=True,
                  help="Wall-clock seconds per case."),
-    click.option("--import-timeout", "import_seconds", type=float, default=5.0, show_default=True,
+    click.option("--import-timeout", "import_seconds", type=float, default=Limits.import_seconds, show_default=True,
                  help="Wall-clock seconds to import a submission."),
-    click.option("--memory-mb", type=int, default=512, show_default=True,
+    click.option("--memory-mb", type=int, default=Limits.memory_mb, show_default=True,
                  help="Extra address space a submission may allocate."),
 ]
+
+
+def _runner():
+    """The runner the CLI was handed (``main(obj={"runner": factory})``, for in-process tests), else None:
+    the commands then open the sandbox, or the portable runner where it cannot run."""
+    ctx = click.get_current_context(silent=True)
+    factory = (ctx.find_root().obj or {}).get("runner") if ctx is not None else None
+    return factory
 
 
 def limit_options(func):
@@ -30,7 +39,7 @@ def limit_options(func):
 def isolation_options(func):
     func = click.option("--require-isolation", is_flag=True,
                         help="Refuse to run student code without namespaces and seccomp.")(func)
-    func = click.option("--isolation", type=click.Choice(["auto", "full", "reduced"]), default="auto",
+    func = click.option("--isolation", type=click.Choice(["auto", "full", "reduced", "portable"]), default="auto",
                         show_default=True, envvar="GRADER_ISOLATION",
                         help="'reduced' runs the worker without namespaces (debugging only).")(func)
     return func
@@ -45,9 +54,7 @@ def _mode(isolation: str, require: bool) -> str:
     return "full" if require else isolation
 
 
-def _limits(case_seconds: float, import_seconds: float, memory_mb: int):
-    from .sandbox.runner import Limits
-
+def _limits(case_seconds: float, import_seconds: float, memory_mb: int) -> Limits:
     if case_seconds <= 0 or import_seconds <= 0 or memory_mb <= 0:
         raise click.BadParameter("timeouts and memory must be positive")
     return Limits(case_seconds=case_seconds, import_seconds=import_seconds, memory_mb=memory_mb)
@@ -86,13 +93,23 @@ def list_cmd(problems_dir: Path | None) -> None:
     table = Table(title="assignments", show_lines=True)
     for column in ("assignment", "points", "problems"):
         table.add_column(column, overflow="fold")
-    for assignment in load_all(problems_dir):
+    assignments = load_all(problems_dir)
+    for assignment in assignments:
         names = "\n".join(f"{p.id} ({e.points:g})" for e, p in zip(assignment.entries, assignment.problems,
                                                                      strict=True))
         table.add_row(f"[bold]{assignment.id}[/]\nsubmit {assignment.filename}\n[dim]{assignment.title}[/]",
                       f"{assignment.max_score:g}", names)
     Console().print(table)
     click.echo("grader show <assignment> [problem] prints what each covers, statements and signatures.")
+    _points_warnings(assignments)
+
+
+def _points_warnings(assignments) -> None:
+    """A warning (not an error) per assignment whose problems' points do not add up to its stated total."""
+    for assignment in assignments:
+        warning = assignment.points_warning()
+        if warning:
+            click.secho(f"warning: {warning}", fg="yellow", err=True)
 
 
 @main.command()
@@ -120,7 +137,7 @@ def show(assignment_id: str, problem_id: str | None, problems_dir: Path | None) 
         head = f"{problem.id} — {problem.title} ({entry.points:g} points)"
         if isinstance(problem, FunctionProblem):
             body = (f"`{problem.signature}`\n\nreturns: {problem.returns}\n\n{problem.statement.strip()}\n\n"
-                    f"*checked by:* {problem.check.description}")
+                    f"*checked by:* `{problem.check.description}`")
         else:
             keys = "\n".join(f"- `ANSWERS[{k.key!r}]`: {k.description}" for k in problem.keys)
             body = f"{problem.statement.strip()}\n\n{keys}"
@@ -156,7 +173,9 @@ def init(assignment_id: str, out_path: Path | None, force: bool, problems_dir: P
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Also write a JUnit XML report (for CI).")
 @click.option("--gradescope", "gradescope_path", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write a Gradescope results.json.")
+              help="Also write the public-case result in Gradescope's results.json format (feedback for "
+                   "tooling, not a grade: a file can memorise the public cases; to grade on Gradescope use "
+                   "`grader gradescope ASSIGNMENT`).")
 @limit_options
 @isolation_options
 @problems_option
@@ -166,26 +185,47 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
     """Check your submission on the public cases (students)."""
     from .sandbox import launch
 
-    launch.prestart(_mode(isolation, require_isolation))  # boots while the grader loads
+    if _runner() is None and _mode(isolation, require_isolation) != "portable":
+        launch.prestart(_mode(isolation, require_isolation))  # boots while the grader loads
     from rich.console import Console
 
     from .render.terminal import print_submission
     from .selfcheck import check_file, resolve_assignment
 
+    factory = _runner()
     result, iso = check_file(file, assignment_id, problems_dir, _limits(case_seconds, import_seconds, memory_mb),
-                             _mode(isolation, require_isolation), only or None)
+                             _mode(isolation, require_isolation), only or None,
+                             factory(_mode(isolation, require_isolation), 1) if factory else None)
+    if result.status == "unreadable":  # the side outputs still say so (CI), then exit status 2 as before
+        _write_side_outputs(result, json_path, junit_path, gradescope_path)
+        _github_outputs(result, file, assignment_id, problems_dir)
+        raise GraderError(result.message)
     console = Console()
     print_submission(console, result, iso.note)
     checked = {p.id for p in result.problems}
-    unchecked = [p.id for p in resolve_assignment(file, assignment_id, problems_dir).functions
+    unchecked = [p for p in resolve_assignment(file, assignment_id, problems_dir).problems
                  if not p.self_check and p.id not in checked and (not only or p.id in only)]
     if unchecked:
-        console.print(f"not self-checked (a yes/no verdict would give the answers away; graded with your "
-                      f"submission): {', '.join(unchecked)}", style="dim")
+        why = {"answers": "the student edition does not hold the answers",
+               "function": "a yes/no verdict would give the answers away"}
+        console.print("not self-checked, graded with your submission: "
+                      + "; ".join(f"{p.id} ({why[p.kind]})" for p in unchecked), style="dim")
     _write_side_outputs(result, json_path, junit_path, gradescope_path)
+    _github_outputs(result, file, assignment_id, problems_dir)
     if result.percent + 1e-9 < fail_under:
         click.secho(f"below --fail-under {fail_under:g}%", fg="red", err=True)
         sys.exit(1)
+
+
+def _github_outputs(result, file: Path, assignment_id: str | None, problems_dir: Path | None) -> None:
+    """In GitHub Actions: a step summary ($GITHUB_STEP_SUMMARY) and annotations (GITHUB_ACTIONS=true)."""
+    if not os.environ.get("GITHUB_STEP_SUMMARY") and os.environ.get("GITHUB_ACTIONS") != "true":
+        return
+    from .render.github import report_to_github
+    from .selfcheck import resolve_assignment
+
+    functions = {p.id: p.function for p in resolve_assignment(file, assignment_id, problems_dir).functions}
+    report_to_github(result, file, functions)
 
 
 def _write_side_outputs(result, json_path: Path | None, junit_path: Path | None, gradescope_path: Path | None) -> None:
@@ -210,27 +250,105 @@ def _write_side_outputs(result, json_path: Path | None, junit_path: Path | None,
               show_default=True, help="Folder for the reports (one sub-folder per assignment).")
 @click.option("--jobs", "-j", type=int, default=0, help="Parallel workers (default: the number of CPUs).")
 @click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Instructor secret for hidden cases (default: <out>/secret.key, created if missing).")
+              help="Instructor secret for hidden cases (default: $GRADER_SECRET_FILE, else "
+                   "$XDG_CONFIG_HOME/dlmath-grader/secret.key, ~/.config/... or %APPDATA%\\... on Windows; "
+                   "created if missing). Keep it outside --out and private.")
 @click.option("--fresh", is_flag=True, help="Ignore results saved by an earlier, interrupted run.")
+@click.option("--layout", type=click.Choice(["auto", "folders", "canvas", "gradescope", "moodle"]), default="auto",
+              show_default=True, help="How SUBMISSIONS holds the files: one folder per student, or the bulk "
+                                      "download of Canvas, Gradescope or Moodle (auto: detected).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="The course gradebook (SQLite) each run is recorded in (default: OUT/gradebook.sqlite).")
 @limit_options
 @isolation_options
 @problems_option
-def grade(args: tuple[str, ...], out_dir: Path, jobs: int, secret_file: Path | None, fresh: bool,
-          case_seconds: float, import_seconds: float, memory_mb: int, isolation: str, require_isolation: bool,
-          problems_dir: Path | None) -> None:
+def grade(args: tuple[str, ...], out_dir: Path, jobs: int, secret_file: Path | None, fresh: bool, layout: str,
+          db: Path | None, case_seconds: float, import_seconds: float, memory_mb: int, isolation: str,
+          require_isolation: bool, problems_dir: Path | None) -> None:
     """Grade a folder of submissions (instructors): grader grade ASSIGNMENT... SUBMISSIONS_DIR.
 
     ASSIGNMENT may be repeated, or `all`. SUBMISSIONS_DIR holds one sub-folder
-    per student (the folder name is the student id) with <assignment>.py or .ipynb.
+    per student (the folder name is the student id) with <assignment>.py or .ipynb,
+    or is a Canvas, Gradescope or Moodle bulk download (a folder or its .zip).
     Re-running the same command after an interruption resumes where it stopped.
+    Exit status 1 when no submission was found.
     """
+    _instructor_only("grade")
     from .instructor import run_grade
 
     if len(args) < 2:
         raise click.UsageError("give at least one assignment id (or 'all') and the submissions folder")
     *assignments, folder = args
-    run_grade(assignments, Path(folder), out_dir, jobs or (os.cpu_count() or 1), secret_file, fresh,
-              _limits(case_seconds, import_seconds, memory_mb), _mode(isolation, require_isolation), problems_dir)
+    found = run_grade(assignments, Path(folder), out_dir, jobs or (os.cpu_count() or 1), secret_file, fresh,
+                      _limits(case_seconds, import_seconds, memory_mb), _mode(isolation, require_isolation),
+                      problems_dir, layout, runner_factory=_runner(), db=db)
+    if not found:
+        sys.exit(1)
+
+
+@main.command("gradebook")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Where gradebook.csv and canvas.csv go (and the reports whose student "
+                                      "pages get the late summary).")
+@click.option("--db", type=click.Path(dir_okay=False, path_type=Path),
+              help="The gradebook `grader grade` recorded (default: OUT/gradebook.sqlite).")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="The late policy (TOML): due dates, grace, penalties, late days, exceptions.")
+@click.option("--student", "student_id", help="Print this student's history instead: every run, every "
+                                                  "resubmission, scores and penalties.")
+@click.option("--use-mtime", is_flag=True, help="When the LMS gives no submission time or late mark, use the "
+                                                "file's modification time.")
+def gradebook(out_dir: Path, db: Path | None, policy_path: Path | None, student_id: str | None,
+              use_mtime: bool) -> None:
+    """The semester (instructors): every student's latest score per assignment after late penalties.
+
+    Prints the table and writes OUT/gradebook.csv and OUT/canvas.csv (Canvas's gradebook import). With
+    --policy, also adds the late summary to the student pages under OUT.
+    """
+    _instructor_only("gradebook")
+    from .gradebook import DB_NAME, run_gradebook
+
+    run_gradebook(db or out_dir / DB_NAME, out_dir, policy_path, student_id, use_mtime)
+
+
+@main.command()
+@click.argument("assignment_id")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="Folder for <assignment>-gradescope.zip.")
+@click.option("--secret-file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Instructor secret for hidden cases (default: the one `grader grade` uses; created if "
+                   "missing). It is copied into the zip: keep the zip private.")
+@click.option("--torch", is_flag=True, help="Also install torch==2.13.0 (CPU) in the image. Without it, a "
+                                            "submission that imports torch fails to import, with a clear message.")
+@click.option("--hidden-visibility", type=click.Choice(["after_due_date", "after_published", "hidden"]),
+              default="after_due_date", show_default=True,
+              help="When students see the hidden-case tests. Gradescope shows the total score unless a test is "
+                   "'hidden'; with resubmissions, a visible total can reveal yes/no verdicts.")
+@click.option("--time-limit", type=int, default=300, show_default=True,
+              help="Seconds before run_autograder stops grading and reports it (keep it below the assignment's "
+                   "Gradescope timeout, 10 min by default).")
+@limit_options
+def gradescope(assignment_id: str, out_dir: Path, secret_file: Path | None, torch: bool, hidden_visibility: str,
+               time_limit: int, case_seconds: float, import_seconds: float, memory_mb: int) -> None:
+    """Build a Gradescope autograder zip (instructors): hidden cases, one test per problem.
+
+    Writes OUT/<assignment>-gradescope.zip: setup.sh, run_autograder, a wheel of the grader and the course,
+    the secret and a config. Upload it as the assignment's autograder (Ubuntu 22.04 base image).
+    """
+    _instructor_only("gradescope")
+    from .gradescope_zip import build_zip
+    from .seeding import inside, load_or_create_secret, resolve_secret_file
+
+    secret_path, _ = resolve_secret_file(secret_file)
+    secret, created = load_or_create_secret(secret_path)
+    if created:
+        click.echo(f"created the hidden-case secret {secret_path} (keep it, and keep it private)")
+    if inside(secret_path, out_dir):
+        click.secho(f"warning: the secret {secret_path} is inside {out_dir}", fg="yellow", err=True)
+    target = build_zip(assignment_id, out_dir, secret, _limits(case_seconds, import_seconds, memory_mb), torch,
+                       hidden_visibility, time_limit)
+    click.echo(f"wrote {target} (it holds the secret: keep it private); upload it on Gradescope: "
+               "Configure Autograder > Zip file upload, base image Ubuntu 22.04")
 
 
 @main.command()
@@ -240,7 +358,8 @@ def grade(args: tuple[str, ...], out_dir: Path, jobs: int, secret_file: Path | N
 @click.option("--assignment", "assignment_id", help="Assignment id (default: the file's name).")
 @click.option("--student", default="", help="Student id, for hidden cases (default: the file's folder).")
 @click.option("--secret-file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Instructor secret, for hidden cases.")
+              help="Instructor secret, for hidden cases (default: the one `grader grade` uses by default: "
+                   "$GRADER_SECRET_FILE, else $XDG_CONFIG_HOME/dlmath-grader/secret.key).")
 @limit_options
 @isolation_options
 @problems_option
@@ -253,8 +372,10 @@ def replay(file: Path, problem_id: str, case_id: str, assignment_id: str | None,
     from .render.terminal import print_replay
     from .selfcheck import replay_case
 
+    factory = _runner()
     result, iso = replay_case(file, problem_id, case_id, assignment_id, student, secret_file, problems_dir,
-                              _limits(case_seconds, import_seconds, memory_mb), _mode(isolation, require_isolation))
+                              _limits(case_seconds, import_seconds, memory_mb), _mode(isolation, require_isolation),
+                              factory(_mode(isolation, require_isolation), 1) if factory else None)
     print_replay(Console(), result, iso.note)
     if result.status != "graded" or any(not c.passed for p in result.problems for c in p.cases):
         sys.exit(1)
@@ -267,16 +388,104 @@ def selftest(assignment_ids: tuple[str, ...], problems_dir: Path | None) -> None
     """Check the course's problems: references earn full marks, known mistakes are caught."""
     from .loader import assignment_ids as all_ids
     from .loader import load_assignment
+    _instructor_only("selftest")
     from .selftest import run_selftest
 
     findings = []
     for assignment_id in assignment_ids or all_ids(problems_dir):
-        found = run_selftest(load_assignment(assignment_id, problems_dir))
+        assignment = load_assignment(assignment_id, problems_dir)
+        found = run_selftest(assignment)
         click.echo(f"{assignment_id}: {'ok' if not found else f'{len(found)} problem(s)'}")
+        _points_warnings([assignment])
         findings += found
     for finding in findings:
         click.secho(f"  {finding}", fg="red")
     sys.exit(1 if findings else 0)
+
+
+@main.command()
+@click.argument("assignment_ids", nargs=-1, required=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("dist"),
+              show_default=True, help="Folder for the wheel.")
+@problems_option
+def bundle(assignment_ids: tuple[str, ...], out_dir: Path, problems_dir: Path | None) -> None:
+    """Build the student edition: one wheel with statements and public cases, and no solutions.
+
+    ASSIGNMENT may be repeated, or `all`. Students install it with `pip install FILE` and run
+    `grader check hw7.py`. Refuses a course whose checks would ship private code or answers.
+    """
+    _instructor_only("bundle")
+    from .bundle import build
+    from .loader import assignment_ids as all_ids
+
+    ids = list(all_ids(problems_dir)) if assignment_ids == ("all",) else list(assignment_ids)
+    path = build(ids, out_dir, problems_dir)
+    click.echo(str(path))
+
+
+def _instructor_only(command: str) -> None:
+    from .loader import student_edition
+
+    if student_edition() is not None:
+        raise GraderError(f"`grader {command}` needs the course package: this is the student edition, which holds "
+                          "no reference solutions or hidden cases")
+
+
+@main.command()
+@click.argument("results", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("reports"),
+              show_default=True, help="Folder for the pages (one sub-folder per assignment).")
+@click.option("--for-students", is_flag=True,
+              help="Also write students-public/<student>.html: pages to give each student (no secret "
+                   "placeholder, no other student, hidden cases' inputs and expected values withheld).")
+@click.option("--release-hidden", is_flag=True,
+              help="With --for-students: show hidden cases' inputs and expected values too.")
+def report(results: tuple[Path, ...], out_dir: Path, for_students: bool, release_hidden: bool) -> None:
+    """Render the HTML pages and gradebook again from results.json files alone (instructors)."""
+    _instructor_only("report")
+    from .render.reports import write_index, write_reports
+    from .results import batch_from_json
+
+    batches = []
+    for path in results:
+        try:
+            batch = batch_from_json(path.read_text(encoding="utf-8"))
+        except (ValueError, TypeError, KeyError) as exc:
+            raise GraderError(f"{path} is not a results.json written by grader grade ({exc})") from None
+        target = out_dir / batch.assignment
+        write_reports(batch, target, results_json=path.resolve() != (target / "results.json").resolve(),
+                      for_students=for_students, release_hidden=release_hidden)
+        click.echo(f"wrote {target}")
+        batches.append(batch)
+    write_index(batches, out_dir)
+    click.echo(f"open {out_dir / 'index.html'}")
+
+
+@main.command()
+@click.argument("assignment_id")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Also write similarity.html and similarity.csv (every pair) into this folder.")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True, help="Pairs to show.")
+@problems_option
+def similarity(assignment_id: str, folder: Path, out_dir: Path | None, top: int, problems_dir: Path | None) -> None:
+    """Rank pairs of submissions by similarity of their code (instructors): a screening aid.
+
+    FOLDER holds one sub-folder per student with <assignment>.py or .ipynb. Identifiers, comments and
+    layout are ignored; code of the starter file and of the reference solutions does not count.
+    """
+    _instructor_only("similarity")
+    from rich.console import Console
+
+    from .loader import load_assignment
+    from .similarity import print_similarity, screen_folder, write_similarity
+
+    result = screen_folder(load_assignment(assignment_id, problems_dir), folder)
+    print_similarity(Console(), result, top)
+    if out_dir is not None:
+        for path in write_similarity(result, out_dir, top):
+            click.echo(f"wrote {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

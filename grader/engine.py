@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import shlex
 import time
 from collections.abc import Callable, Iterable
@@ -15,13 +16,13 @@ from dataclasses import dataclass, field, replace
 from functools import partial
 from typing import Any
 
-from . import formatting
+from . import values
 from .checks import Exact, Property, Verdict, same_data
+from .limits import DETAILED_FAILURES, Limits
 from .results import CaseResult, ProblemResult, SubmissionResult, score_problem
-from .sandbox.runner import Call, CallReport, ImportReport, Job, Limits, Runner, RunReport
-from .sandbox.worker import wire
+from .sandbox.runner import Call, CallReport, ImportReport, Job, Runner, RunReport
 from .seeding import case_rng
-from .spec import AnswersProblem, Assignment, Case, FunctionProblem, Problem
+from .spec import AnswersProblem, Assignment, Case, FunctionProblem, Problem, SolvedCase
 from .submission import Submission
 
 
@@ -51,7 +52,7 @@ class Planned:
     case: Case | None = None
     leaf: str = ""
     expected: Any = None
-    encoded: Any = None  # the inputs in wire form, when already known
+    solved: SolvedCase | None = None  # a case shipped as data (student edition)
 
 
 @dataclass
@@ -62,30 +63,62 @@ class Plan:
         return [p for p in self.cases if p.problem.id == problem_id]
 
 
-# Examples and public cases are the same for every student: planned, solved and encoded once per process.
-_PUBLIC: dict[tuple[str, str, int], list[Planned]] = {}
+NOT_APPLICABLE = object()
 
 
-def public_cases(assignment: str, problem: FunctionProblem) -> list[Planned]:
-    key = (assignment, problem.id, id(problem))
-    cached = _PUBLIC.get(key)
-    if cached is None:
-        planned = [Planned(problem, f"example-{i + 1}", "example", c) for i, c in enumerate(problem.examples)]
-        for i in range(problem.public_count):
-            case = problem.generate(case_rng(assignment, problem.id, "public", i), i)
-            planned.append(Planned(problem, f"public-{i + 1}", "public", case))
-        cached = [_encoded(compute_expected(p)) for p in planned]
-        _PUBLIC[key] = cached  # a race only computes the same list twice
-    return cached
+class CaseBook:
+    """What every student shares, computed once per book: the examples and public cases with their
+    expected outputs, and the known mistakes' outputs on them. A batch owns one book; a self-check
+    makes its own. A problem shipped as data (the student edition) brings these already solved."""
+
+    def __init__(self) -> None:
+        self._public: dict[tuple[str, int], list[Planned]] = {}
+        self._wrong: dict[tuple[int, int], Any] = {}
+
+    def public(self, assignment: str, problem: FunctionProblem) -> list[Planned]:
+        key = (assignment, id(problem))
+        cached = self._public.get(key)
+        if cached is None:
+            if problem.solved is not None:
+                cached = [Planned(problem, s.id, s.kind, s.case, expected=s.expected, solved=s) for s in problem.solved]
+            else:
+                planned = [Planned(problem, f"example-{i + 1}", "example", c) for i, c in enumerate(problem.examples)]
+                for i in range(problem.public_count):
+                    case = problem.generate(case_rng(assignment, problem.id, "public", i), i)
+                    planned.append(Planned(problem, f"public-{i + 1}", "public", case))
+                cached = [compute_expected(p) for p in planned]
+            self._public[key] = cached  # a race only computes the same list twice
+        return cached
+
+    def wrong_answer(self, problem: FunctionProblem, planned: Planned, index: int) -> Any:
+        """Mistake ``index``'s output on this case, or NOT_APPLICABLE (it does not apply, or it is right here)."""
+        if planned.solved is not None:
+            return planned.solved.wrong.get(index, NOT_APPLICABLE)
+        assert planned.case is not None
+        key = (id(planned.case), index) if planned.kind != "hidden" else None
+        if key is not None and key in self._wrong:
+            return self._wrong[key]
+        wrong = mistake_output(problem, planned, index)
+        if key is not None:
+            self._wrong[key] = wrong
+        return wrong
 
 
-def _encoded(planned: Planned) -> Planned:
+def mistake_output(problem: FunctionProblem, planned: Planned, index: int) -> Any:
+    """What mistake ``index`` answers on a case; NOT_APPLICABLE when it does not apply or agrees with the
+    reference there (a hint must never be shown to a right answer)."""
     assert planned.case is not None
-    return replace(planned, encoded=wire.to_wire(tuple(planned.case.args)))
+    try:  # mistakes, like references, must not mutate their inputs (the self-test checks)
+        wrong = problem.mistakes[index].answer(*planned.case.args)
+        if same_data(wrong, planned.expected) or problem.check.agrees(wrong, planned.expected, planned.case):
+            return NOT_APPLICABLE
+    except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
+        return NOT_APPLICABLE
+    return wrong
 
 
-def function_cases(assignment: str, problem: FunctionProblem, audience: Audience) -> list[Planned]:
-    planned = list(public_cases(assignment, problem))
+def function_cases(assignment: str, problem: FunctionProblem, audience: Audience, book: CaseBook) -> list[Planned]:
+    planned = list(book.public(assignment, problem))
     if audience.hidden:
         for i in range(problem.hidden_count):
             rng = case_rng(assignment, problem.id, "hidden", i, audience.secret, audience.student)
@@ -94,8 +127,9 @@ def function_cases(assignment: str, problem: FunctionProblem, audience: Audience
 
 
 def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] | None = None,
-               case_id: str | None = None) -> Plan:
+               case_id: str | None = None, book: CaseBook | None = None) -> Plan:
     """Every case of the problems in ``only`` (default all); just ``case_id`` when given."""
+    book = book or CaseBook()
     wanted = set(only) if only is not None else None
     plan = Plan()
     for problem in assignment.problems:
@@ -103,8 +137,8 @@ def plan_cases(assignment: Assignment, audience: Audience, only: Iterable[str] |
             continue
         if isinstance(problem, FunctionProblem):
             if problem.self_check or audience.hidden:
-                plan.cases += function_cases(assignment.id, problem, audience)
-        else:
+                plan.cases += function_cases(assignment.id, problem, audience, book)
+        elif problem.self_check or audience.hidden:
             for key in problem.keys:
                 plan.cases += [Planned(problem, leaf, "answer", leaf=leaf, expected=value)
                                for leaf, value in key.leaves()]
@@ -121,7 +155,7 @@ def compute_expected(planned: Planned) -> Planned:
 
 
 def build_job(assignment: Assignment, submission: Submission, plan: Plan, limits: Limits) -> Job:
-    calls = tuple(Call(p.problem.function, p.case.args, p.encoded) for p in plan.cases
+    calls = tuple(Call(p.problem.function, p.case.args, shared=p.kind != "hidden") for p in plan.cases
                   if isinstance(p.problem, FunctionProblem) and p.case is not None)
     return Job(
         source=submission.source,
@@ -146,44 +180,63 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-# Known wrong answers for the shared cases, computed once: (id of the case, index of the mistake) -> answer.
-_WRONG: dict[tuple[int, int], Any] = {}
-_NOT_APPLICABLE = object()
-
-
-def _wrong_answer(problem: FunctionProblem, planned: Planned, index: int) -> Any:
-    assert planned.case is not None
-    key = (id(planned.case), index) if planned.kind != "hidden" else None
-    if key is not None and key in _WRONG:
-        return _WRONG[key]
-    try:  # mistakes, like references, must not mutate their inputs (the self-test checks)
-        wrong = problem.mistakes[index].answer(*planned.case.args)
-    except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
-        wrong = _NOT_APPLICABLE
-    if key is not None:
-        _WRONG[key] = wrong
-    return wrong
-
-
-def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Verdict) -> str:
+def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Verdict, book: CaseBook) -> str:
     """The targeted message of a known mistake the output matches, else the checker's own hint."""
     if verdict.outcome == "passed" or planned.case is None:
         return verdict.hint
     for index, mistake in enumerate(problem.mistakes):
-        wrong = _wrong_answer(problem, planned, index)
-        if wrong is _NOT_APPLICABLE:
+        wrong = book.wrong_answer(problem, planned, index)
+        if wrong is NOT_APPLICABLE:
             continue
         try:
-            matched = same_data(got, wrong) or (not isinstance(problem.check, Property)
-                                                and problem.check.agrees(got, wrong, planned.case))
+            check = problem.check
+            matched = check.same_answer(got, wrong, planned.case) if isinstance(check, Property) \
+                else same_data(got, wrong) or check.agrees(got, wrong, planned.case)
         except Exception:  # noqa: BLE001 - outputs that cannot even be compared do not match
             continue
         if matched:
+            if planned.solved is not None:
+                return planned.solved.messages.get(index, mistake.message if isinstance(mistake.message, str) else "")
             return mistake.describe(planned.case.args)
     return verdict.hint
 
 
-DETAILED_FAILURES = 3  # failing cases per problem that carry inputs, expected and got (the rest: replay them)
+def _diagnose_error(problem: FunctionProblem, planned: Planned, detail: str) -> str:
+    """The message of a known mistake recognised by the exception it raises (``Mistake.raises``), else ''."""
+    assert planned.case is not None
+    for index, mistake in enumerate(problem.mistakes):
+        if mistake.matches_error(detail):
+            if planned.solved is not None:
+                return planned.solved.messages.get(index, mistake.message if isinstance(mistake.message, str) else "")
+            return mistake.describe(planned.case.args)
+    return ""
+
+
+def _cause(problem: FunctionProblem, planned: Planned, outcome: str, hint: str, detail: str = "") -> str:
+    """What produced a failure, the same for every student it happens to (reports group failures by it):
+    ``mistake:<index>`` for a known mistake, else the check's own verdict or the kind of error."""
+    assert planned.case is not None
+    if hint:
+        for index, mistake in enumerate(problem.mistakes):
+            if planned.solved is not None:
+                text = planned.solved.messages.get(index) or (mistake.message if isinstance(mistake.message, str)
+                                                              else "")
+            else:
+                try:
+                    text = mistake.describe(planned.case.args)
+                except Exception:  # noqa: BLE001 - a message that cannot be built names nothing
+                    continue
+            if text == hint:
+                return f"mistake:{index}"
+    if outcome == "error":
+        kind = detail.split(":", 1)[0].strip() if detail else ""
+        return f"error:{kind}" if kind.isidentifier() else "error"
+    return {"failed": "values", "invalid": "form"}.get(outcome, outcome)
+
+
+def _inputs(problem: FunctionProblem, args: tuple[Any, ...]) -> dict[str, Any]:
+    names = problem.params if len(problem.params) == len(args) else tuple(f"arg{i}" for i in range(len(args)))
+    return {name: values.encode(arg) for name, arg in zip(names, args, strict=True)}
 
 
 def _guarded(planned: Planned, replay: str, check: Callable[[], CaseResult]) -> CaseResult:
@@ -196,9 +249,9 @@ def _guarded(planned: Planned, replay: str, check: Callable[[], CaseResult]) -> 
                           message=f"the grader could not check this output ({type(exc).__name__}: {str(exc)[:200]})")
 
 
-def check_call(planned: Planned, report: CallReport, audience: Audience, replay: str,
+def check_call(planned: Planned, report: CallReport, audience: Audience, replay: str, book: CaseBook,
                details: bool = True) -> CaseResult:
-    """One case's result; ``details`` adds the formatted inputs and values (costly, so not for every case)."""
+    """One case's result; ``details`` adds the inputs and values as data (not for every case: size)."""
     problem = planned.problem
     assert isinstance(problem, FunctionProblem) and planned.case is not None
     base: dict[str, Any] = {"id": planned.id, "kind": planned.kind, "label": planned.case.label,
@@ -210,27 +263,33 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
             verdict = Verdict("invalid", f"the grader could not check this output ({type(exc).__name__}: {exc})")
         if verdict.passed and not audience.details_always:
             return CaseResult(outcome="passed", max_error=_finite(verdict.max_error), **base)
-        hint = _diagnose(problem, planned, report.value, verdict)
-        shown = details or audience.details_always
+        hint = _diagnose(problem, planned, report.value, verdict, book)
+        shown: dict[str, Any] = {}
+        if details or audience.details_always:
+            shown["inputs"] = _inputs(problem, planned.case.args)
+            if problem.show_expected:
+                shown["expected"] = values.encode(planned.expected)
+            shown["got"] = values.encode(report.value)
         return CaseResult(outcome=verdict.outcome, message=verdict.message, hint=hint,
-                          max_error=_finite(verdict.max_error), where=verdict.where,
-                          inputs=formatting.show_args(problem.params, planned.case.args) if shown else "",
-                          expected=formatting.show(planned.expected) if shown and problem.show_expected else "",
-                          got=formatting.show(report.value) if shown else "", **base)
+                          max_error=_finite(verdict.max_error), where=verdict.where, values=shown,
+                          cause=_cause(problem, planned, verdict.outcome, hint), **base)
     outcome, message, hint = {
         "error": ("error", _first_line(report.detail) or "the function raised an exception", ""),
         "invalid": ("invalid", report.detail or "the returned value could not be read", ""),
         "timeout": ("timeout", report.detail, "look for an infinite loop, or an algorithm far slower than needed"),
         "crash": ("error", f"the process running your code died: {report.detail}", ""),
-        "skipped": ("error", report.detail, ""),
+        "skipped": ("not_run", report.detail, ""),
         "lost": ("error", f"grader failure, not caused by your code: {report.detail}", ""),
     }[report.status]
     if report.not_implemented:
         message, hint = "not implemented yet (raises NotImplementedError)", ""
     elif "MemoryError" in report.detail:
         hint = "the memory limit was exceeded"
+    elif report.status == "error":
+        hint = _diagnose_error(problem, planned, report.detail) or hint
+    cause = "not implemented" if report.not_implemented else _cause(problem, planned, outcome, hint, report.detail)
     return CaseResult(outcome=outcome, message=message, hint=hint, detail=report.detail,
-                      inputs=formatting.show_args(problem.params, planned.case.args) if details else "", **base)
+                      values={"inputs": _inputs(problem, planned.case.args)} if details else {}, cause=cause, **base)
 
 
 def _lookup(answers: dict[str, Any], leaf: str) -> tuple[bool, Any]:
@@ -255,14 +314,26 @@ def check_answer(problem: AnswersProblem, planned: Planned, answers: dict[str, A
     verdict = Exact()(got, planned.expected, Case(()))
     if verdict.passed:
         return CaseResult(outcome="passed", max_error=0.0,
-                          got=formatting.show(got) if audience.details_always else "", **base)
+                          values={"got": values.encode(got)} if audience.details_always else {}, **base)
     hint = next((msg for wrong, msg in key.mistakes.get(planned.leaf, {}).items()
                  if Exact().agrees(got, wrong, Case(()))), "")
+    if not audience.reveal_answers and _reveals(hint, planned.expected):
+        hint = ""  # a self-check never shows an ANSWERS value, not even inside a hint
     message = f"{path}: wrong value" if not audience.reveal_answers else f"{path}: {verdict.message}"
+    shown = {"got": values.encode(got)}
+    if audience.reveal_answers:
+        shown["expected"] = values.encode(planned.expected)
     return CaseResult(outcome=verdict.outcome if verdict.outcome == "invalid" else "failed",
                       message=verdict.message if verdict.outcome == "invalid" else message, hint=hint,
-                      expected=formatting.show(planned.expected) if audience.reveal_answers else "",
-                      got=formatting.show(got), **base)
+                      values=shown, **base)
+
+
+def _reveals(text: str, expected: Any) -> bool:
+    """Does ``text`` spell out the number ``expected`` (as 1234567, 1,234,567 or 1_234_567)?"""
+    if not text or not isinstance(expected, int) or isinstance(expected, bool):
+        return False
+    digits = re.sub(r"(?<=\d)[,_ ](?=\d{3})", "", text)
+    return re.search(rf"(?<![\d.]){abs(expected)}(?![\d])", digits) is not None
 
 
 # ------------------------------------------------------------------ assembling
@@ -278,7 +349,9 @@ def _did_you_mean(name: str, defined: Iterable[str]) -> str:
 
 
 def assemble(assignment: Assignment, submission: Submission, plan: Plan, report: RunReport,
-             audience: Audience, file_label: str, isolation: Any, seconds: float) -> SubmissionResult:
+             audience: Audience, file_label: str, isolation: Any, seconds: float,
+             book: CaseBook | None = None) -> SubmissionResult:
+    book = book or CaseBook()
     imported: ImportReport = report.imported
     call_reports = iter(report.calls)
     problems: list[ProblemResult] = []
@@ -308,7 +381,7 @@ def assemble(assignment: Assignment, submission: Submission, plan: Plan, report:
             failures = 0
             for p, r in zip(planned, reports, strict=True):
                 replay = replay_command(audience, problem.id, p.id)
-                results.append(_guarded(p, replay, partial(check_call, p, r, audience, replay,
+                results.append(_guarded(p, replay, partial(check_call, p, r, audience, replay, book,
                                                            failures < DETAILED_FAILURES)))
                 failures += not results[-1].passed
             cases = tuple(results)
@@ -350,10 +423,14 @@ def _import_message(imported: ImportReport) -> str:
 
 def grade(assignment: Assignment, submission: Submission, runner: Runner, audience: Audience,
           limits: Limits | None = None, file_label: str | None = None,
-          only: Iterable[str] | None = None, case_id: str | None = None) -> SubmissionResult:
-    """Grade one submission end to end; never raises for anything the submission does."""
+          only: Iterable[str] | None = None, case_id: str | None = None,
+          book: CaseBook | None = None) -> SubmissionResult:
+    """Grade one submission end to end; never raises for anything the submission does.
+
+    ``book`` holds the cases every student shares; a batch passes one book to all its students."""
     began = time.perf_counter()
-    plan = plan_cases(assignment, audience, only, case_id)
+    book = book or CaseBook()
+    plan = plan_cases(assignment, audience, only, case_id, book)
     job = build_job(assignment, submission, plan, limits or Limits())
     pending = runner.submit(job)
     try:
@@ -361,4 +438,4 @@ def grade(assignment: Assignment, submission: Submission, runner: Runner, audien
     finally:
         report = pending.wait()
     return assemble(assignment, submission, plan, report, audience, file_label or submission.path.name,
-                    report.isolation or runner.isolation, time.perf_counter() - began)
+                    report.isolation or runner.isolation, time.perf_counter() - began, book)

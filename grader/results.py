@@ -22,19 +22,36 @@ Scores are computed here, once, from the cases; renderers only display them.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal, get_args
 
-CaseOutcome = Literal["passed", "failed", "error", "timeout", "invalid"]
+from .limits import MESSAGE_CHARS, OUTPUT_CHARS, SOURCE_CHARS
+
+CaseOutcome = Literal["passed", "failed", "error", "timeout", "invalid", "not_run"]
 CaseKind = Literal["example", "public", "hidden", "answer"]
 ProblemStatus = Literal["graded", "missing", "not_run"]
 SubmissionStatus = Literal["graded", "not_imported", "no_submission", "unreadable", "error"]
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _closed(value: str, vocabulary: Any, what: str) -> None:
     if value not in get_args(vocabulary):
         raise ValueError(f"{what} must be one of {get_args(vocabulary)}, got {value!r}")
+
+
+def clip(text: str, limit: int = MESSAGE_CHARS) -> str:
+    """Every text a result holds is cut here, once, before it reaches any journal or report."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 40] + f"\n... (cut: {len(text):,} characters in all)"
+
+
+def _clip_fields(obj: Any, names: tuple[str, ...], limit: int = MESSAGE_CHARS) -> None:
+    for name in names:
+        value = getattr(obj, name)
+        if len(value) > limit:
+            object.__setattr__(obj, name, clip(value, limit))
 
 
 @dataclass(frozen=True)
@@ -49,14 +66,15 @@ class CaseResult:
     where: str = ""
     seconds: float = 0.0
     replay: str = ""
-    inputs: str = ""
-    expected: str = ""
-    got: str = ""
     detail: str = ""
+    # Data, formatted by the renderers (grader.values): "inputs" (name -> value), "expected", "got".
+    values: Mapping[str, Any] = field(default_factory=dict)
+    cause: str = ""  # what produced a failure, for grouping: "mistake:<i>", "values", "form", "timeout", "error:<Type>"
 
     def __post_init__(self) -> None:
         _closed(self.outcome, CaseOutcome, "case outcome")
         _closed(self.kind, CaseKind, "case kind")
+        _clip_fields(self, ("label", "message", "hint", "where", "replay", "detail"))
 
     @property
     def passed(self) -> bool:
@@ -76,6 +94,7 @@ class ProblemResult:
 
     def __post_init__(self) -> None:
         _closed(self.status, ProblemStatus, "problem status")
+        _clip_fields(self, ("message",))
 
     @property
     def passed_count(self) -> int:
@@ -112,13 +131,36 @@ class SubmissionResult:
     seconds: float = 0.0
     fingerprint: str = ""
     grader_failed: bool = False
+    warnings: tuple[str, ...] = ()  # how the submission was found and read (two candidate files, a cell not run)
+    name: str = ""  # the student's display name, when the download says it
+    submitted_at: str = ""  # ISO 8601 when the LMS recorded it
+    late: bool | None = None  # the LMS's own late mark (Canvas), None when it says nothing
+    source: str = ""  # the code graded (a notebook's code cells), cut at SOURCE_CHARS: reports show it
 
     def __post_init__(self) -> None:
         _closed(self.status, SubmissionStatus, "submission status")
+        _clip_fields(self, ("message", "student", "file", "name", "submitted_at"))
+        _clip_fields(self, ("source",), SOURCE_CHARS)
+        if self.warnings:
+            object.__setattr__(self, "warnings", tuple(clip(str(w)) for w in self.warnings))
+        _clip_fields(self, ("output",), OUTPUT_CHARS)
 
     @property
     def percent(self) -> float:
         return 100.0 * self.score / self.max_score if self.max_score else 0.0
+
+
+@dataclass(frozen=True)
+class ProblemInfo:
+    """What a report shows about a problem besides results: enough to render it from results alone."""
+
+    id: str
+    title: str
+    kind: Literal["function", "answers"]
+    points: float
+    statement: str
+    signature: str = ""
+    check: str = ""
 
 
 @dataclass(frozen=True)
@@ -133,6 +175,9 @@ class BatchResult:
     grader_version: str
     submissions: tuple[SubmissionResult, ...]
     schema_version: int = SCHEMA_VERSION
+    problems: tuple[ProblemInfo, ...] = ()
+    summary: str = ""
+    graded_at: str = ""  # ISO 8601, UTC
 
 
 def score_problem(points: float, cases: tuple[CaseResult, ...]) -> float:
@@ -153,9 +198,11 @@ def to_dict(result: Any) -> dict[str, Any]:
     elif isinstance(result, SubmissionResult):
         data["problems"] = [to_dict(p) for p in result.problems]
         data["isolation_layers"] = list(result.isolation_layers)
+        data["warnings"] = list(result.warnings)
     elif isinstance(result, BatchResult):
         data["submissions"] = [to_dict(s) for s in result.submissions]
         data["isolation_layers"] = list(result.isolation_layers)
+        data["problems"] = [dict(vars(p)) for p in result.problems]
     return data
 
 
@@ -172,10 +219,10 @@ def _build(cls: type, data: dict[str, Any]) -> Any:
         if f.name == "cases":
             value = tuple(_build(CaseResult, c) for c in value)
         elif f.name == "problems":
-            value = tuple(_build(ProblemResult, p) for p in value)
+            value = tuple(_build(ProblemInfo if cls is BatchResult else ProblemResult, p) for p in value)
         elif f.name == "submissions":
             value = tuple(_build(SubmissionResult, s) for s in value)
-        elif f.name == "isolation_layers":
+        elif f.name in ("isolation_layers", "warnings"):
             value = tuple(value)
         kwargs[f.name] = value
     return cls(**kwargs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import os
 import secrets
 from pathlib import Path
 
@@ -39,15 +40,65 @@ def secret_id(secret: str) -> str:
     return hashlib.sha256(b"grader-secret-id\0" + secret.encode()).hexdigest()[:12]
 
 
-def load_or_create_secret(path: Path) -> tuple[str, bool]:
-    """Read the instructor secret from ``path``; create one (mode 600) if the file does not exist."""
-    if path.exists():
+SECRET_ENV = "GRADER_SECRET_FILE"
+CONFIG_DIR = "dlmath-grader"
+
+
+def default_secret_path() -> Path:
+    """Where the secret lives unless told otherwise: the per-user configuration folder, never a report folder
+    (``$XDG_CONFIG_HOME/dlmath-grader/secret.key``, else ``~/.config/...``; ``%APPDATA%\\dlmath-grader`` on Windows)."""
+    if os.name == "nt":
+        base = os.environ.get("APPDATA") or str(Path.home() / "AppData" / "Roaming")
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME", "")
+        if not os.path.isabs(base):  # the XDG rule: a relative value is ignored
+            base = str(Path.home() / ".config")
+    return Path(base) / CONFIG_DIR / "secret.key"
+
+
+def resolve_secret_file(explicit: Path | None = None) -> tuple[Path, bool]:
+    """The secret file ``grader grade`` and ``grader replay`` use: ``--secret-file``, else ``$GRADER_SECRET_FILE``,
+    else :func:`default_secret_path`. The flag says whether a plain ``grader replay`` (no option) finds the
+    same file, so replay commands need not name it."""
+    implicit = Path(os.environ[SECRET_ENV]).expanduser() if os.environ.get(SECRET_ENV) else default_secret_path()
+    if explicit is None:
+        return implicit, True
+    try:
+        same = explicit.resolve() == implicit.resolve()
+    except OSError:
+        same = False
+    return explicit, same
+
+
+def read_secret(path: Path) -> str:
+    try:
         text = path.read_text().strip()
-        if not text:
-            raise GraderError(f"the secret file {path} is empty")
-        return text, False
-    path.parent.mkdir(parents=True, exist_ok=True)
+    except FileNotFoundError:
+        raise GraderError(f"no secret file {path}: hidden cases need the instructor's secret (pass "
+                          f"--secret-file or set {SECRET_ENV})") from None
+    except OSError as exc:
+        raise GraderError(f"cannot read the secret file {path}: {exc.strerror}") from None
+    if not text:
+        raise GraderError(f"the secret file {path} is empty")
+    return text
+
+
+def load_or_create_secret(path: Path) -> tuple[str, bool]:
+    """Read the instructor secret from ``path``; create one (mode 600, in a folder of mode 700 when the folder is
+    new) if the file does not exist."""
+    if path.exists():
+        return read_secret(path), False
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     text = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(text + "\n")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
     return text, True
+
+
+def inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is ``folder`` or lies under it (both resolved)."""
+    try:
+        return path.resolve().is_relative_to(folder.resolve())
+    except OSError:
+        return False

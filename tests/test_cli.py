@@ -24,8 +24,9 @@ SCHEMA = json.loads((ROOT / "grader" / "schema" / "results.schema.json").read_te
 pytestmark = pytest.mark.sandbox
 
 
-def grader(*args: str, cwd: Path, problems: bool = True) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, COLUMNS="120")
+def grader(*args: str, cwd: Path, problems: bool = True, config: str = "config") -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, COLUMNS="120", XDG_CONFIG_HOME=str(cwd / config))  # the default secret stays in cwd
+    env.pop("GRADER_SECRET_FILE", None)
     if problems:
         env["GRADER_PROBLEMS"] = str(COURSE)
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd, env=env, capture_output=True,
@@ -130,7 +131,7 @@ def test_grade_writes_every_report_and_replays_hidden_cases(tmp_path: Path) -> N
     assert by_student["eve"]["status"] == "no_submission"
     dan = next(p for p in by_student["dan"]["problems"] if p["id"] == "double")
     assert {c["outcome"] for c in dan["cases"]} == {"timeout"}
-    csv_lines = (target / "gradebook.csv").read_text().splitlines()
+    csv_lines = (target / "gradebook.csv").read_text(encoding="utf-8-sig").splitlines()
     assert csv_lines[0].startswith("student,status,score,max_score,percent,double,halves,ANSWERS")
     assert csv_lines[1].endswith(",full")
     assert len(csv_lines) == 6
@@ -140,15 +141,17 @@ def test_grade_writes_every_report_and_replays_hidden_cases(tmp_path: Path) -> N
 
     failing = next(c for p in by_student["ben"]["problems"] if p["id"] == "double"
                    for c in p["cases"] if c["kind"] == "hidden")
-    assert failing["replay"].startswith("grader replay ") and "--secret-file" in failing["replay"]
+    assert failing["replay"].startswith("grader replay ") and "--secret-file" not in failing["replay"]
     args = shlex.split(failing["replay"])[1:]
     replayed = grader(*args, cwd=tmp_path)
-    secret = (tmp_path / "out" / "secret.key").read_text().strip()
+    secret = (tmp_path / "config" / "dlmath-grader" / "secret.key").read_text().strip()
+    assert not (tmp_path / "out" / "secret.key").exists()
     plan = plan_cases(load_assignment("toy", COURSE), Audience(hidden=True, secret=secret, student="ben"), ["double"])
     case = next(p.case for p in plan.cases if p.id == failing["id"])
     assert replayed.returncode == 1 and show_args(["x"], case.args).splitlines()[0] in replayed.stdout
     assert "you added 2" in replayed.stdout
-    no_secret = grader("replay", str(subs / "ben" / "toy.py"), "double", failing["id"], cwd=tmp_path)
+    no_secret = grader("replay", str(subs / "ben" / "toy.py"), "double", failing["id"], cwd=tmp_path,
+                       config="elsewhere")
     assert no_secret.returncode == 2 and "--secret-file" in no_secret.stderr
 
     again = grader("grade", "toy", str(subs), "--out", "out", "--timeout", "0.5", cwd=tmp_path)

@@ -13,6 +13,7 @@ from grader.errors import AssignmentError, SpecError
 from grader.loader import assignment_ids, load_assignment
 from grader.sandbox.inprocess import InProcessRunner
 from grader.submission import Submission
+from grader.values import decode
 
 BROKEN = Path(__file__).parent / "fixtures" / "broken"
 
@@ -51,9 +52,10 @@ def test_answers_are_graded_key_by_key_and_hidden_from_students(toy) -> None:
     assert [c.outcome for c in answers.cases] == ["failed", "passed", "failed"]
     assert answers.cases[0].hint == "digits swapped" and answers.cases[2].hint == "b is off by one"
     assert answers.score == round(2 / 3, 2)
-    assert all(c.expected == "" and "42" not in c.message for c in answers.cases)
+    assert all("expected" not in c.values and "42" not in c.message for c in answers.cases)
+    assert answers.cases[0].values["got"] == 24  # what the student wrote is data in the result
     revealed = run(toy, source, Audience(reveal_answers=True))
-    assert "42" in revealed.problems[2].cases[0].expected
+    assert revealed.problems[2].cases[0].values["expected"] == 42
 
 
 def test_missing_answers_and_none_values(toy) -> None:
@@ -68,7 +70,10 @@ def test_known_mistake_gets_its_targeted_message(toy) -> None:
     failing = [c for c in result.problems[0].cases if not c.passed]
     assert failing and all(c.hint == "you added 2 instead of multiplying by 2" for c in failing)
     first = failing[0]
-    assert first.inputs.startswith("x = ") and first.expected and first.got and first.replay
+    assert set(first.values) == {"inputs", "expected", "got"} and first.replay
+    x = decode(first.values["inputs"]["x"])
+    assert isinstance(x, np.ndarray) and np.array_equal(decode(first.values["got"]), x + 2)
+    assert np.array_equal(decode(first.values["expected"]), 2 * x)
 
 
 def test_missing_function_suggests_a_close_name(toy) -> None:

@@ -42,7 +42,7 @@ def make_class(root: Path, files: dict[str, tuple[str, str]]) -> Path:
 
 def run(assignment: Assignment, subs: Path, out: Path):
     batch = grade_batch(assignment, subs, out, SECRET, InProcessRunner(), jobs=2, options=BatchOptions(fresh=True))
-    write_reports(assignment, batch, out)
+    write_reports(batch, out)
     return {s.student: s for s in batch.submissions}
 
 

@@ -1,5 +1,6 @@
-"""Files written by ``grader grade``: HTML pages (jinja2, autoescaped, self-contained),
-``results.json``, a CSV gradebook and a Gradescope-style export per student.
+"""Files written by ``grader grade`` and ``grader report``: HTML pages (jinja2, autoescaped,
+self-contained), ``results.json`` and a CSV gradebook. Everything is rendered from a
+:class:`BatchResult` alone (statements included), so ``results.json`` re-renders the same pages.
 
 Statements are Markdown with LaTeX; math is converted to MathML when the
 report is written, so pages need no script and no network to show it.
@@ -9,18 +10,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import shlex
 import statistics
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from ..batch import atomic_write, safe_name
-from ..results import BatchResult, CaseResult, SubmissionResult, to_json
-from ..spec import Assignment, FunctionProblem
+from ..formatting import case_values, python_assignments, show, side_by_side
+from ..limits import DETAILED_FAILURES
+from ..results import BatchResult, CaseResult, ProblemInfo, ProblemResult, SubmissionResult, to_json
+from ..values import decode
 
 BINS = 10
 
@@ -47,6 +54,34 @@ def markdown_html(text: str) -> Markup:
     return Markup(_markdown().render(text))
 
 
+_HINT_MATH = re.compile(r"\$\$(.+?)\$\$|\$([^$\n]+?)\$|`([^`\n]+)`")
+
+
+@lru_cache(maxsize=512)
+def hint_html(text: str) -> Markup:
+    """A hint with its math shown like the statements': ``$...$`` (and ``$$...$$``) as MathML, `code` as
+    code, everything else as plain escaped text. Not full Markdown: hints are written as plain text, where
+    ``5*5*C_in`` is a product, not emphasis. Hints are course text (a known mistake's message, a check's
+    own hint: grader/engine.py), never a student's; they are escaped all the same."""
+    import latex2mathml.converter
+
+    parts: list[str] = []
+    last = 0
+    for m in _HINT_MATH.finditer(text):
+        parts.append(str(escape(text[last:m.start()])))
+        math, code = m.group(1) or m.group(2), m.group(3)
+        if code is not None:
+            parts.append(f"<code>{escape(code)}</code>")
+        else:
+            try:
+                parts.append(latex2mathml.converter.convert(math, display="inline"))
+            except Exception:  # noqa: BLE001 - show the source rather than fail the report
+                parts.append(f"<code>{escape(math)}</code>")
+        last = m.end()
+    parts.append(str(escape(text[last:])))
+    return Markup("".join(parts))
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("grader.render", "templates"),
@@ -54,23 +89,169 @@ def environment() -> Environment:
     env.filters["markdown"] = markdown_html
     env.filters["pct"] = lambda x: f"{x:.0f}%"
     env.filters["num"] = lambda x: f"{x:g}"
+    env.filters["values"] = case_values
+    env.filters["hint"] = hint_html
     env.globals["css"] = Markup((Path(__file__).parent / "templates" / "style.css").read_text())
+    env.globals["detailed_failures"] = DETAILED_FAILURES
     return env
 
 
-def _statements(assignment: Assignment) -> dict[str, dict]:
-    info = {}
-    for entry in assignment.entries:
-        problem = entry.problem
-        signature = problem.signature if isinstance(problem, FunctionProblem) else ""
-        check = problem.check.description if isinstance(problem, FunctionProblem) else "exact, key by key"
-        info[problem.id] = {"statement": problem.statement, "signature": signature, "check": check}
-    return info
+def _heading(batch: BatchResult) -> dict[str, str]:
+    return {"id": batch.assignment, "title": batch.title, "summary": batch.summary}
 
 
-def student_page(assignment: Assignment, batch_note: str, result: SubmissionResult, link_back: str = "") -> str:
+def student_page(batch: BatchResult, result: SubmissionResult, link_back: str = "", *, public: bool = False,
+                 release_hidden: bool = False, course: str = "", late: dict | None = None) -> str:
+    """One student's page; ``public=True``: the variant given to the student (no secret placeholder, no
+    ``--student`` flag, no link to the class, hidden cases' inputs and expected values only if released).
+    ``late``: the late-policy summary (grader.late.LateOutcome.summary), shown under the score."""
+    if public:
+        result, link_back = public_view(result, release_hidden), ""
+    problems = {p.id: p for p in batch.problems}
     return environment().get_template("student.html.j2").render(
-        assignment=assignment, r=result, note=batch_note, problems=_statements(assignment), back=link_back)
+        assignment=_heading(batch), r=result, note=batch.isolation_note, problems=problems,
+        back=link_back, graded_at=batch.graded_at, course=course, public=public, late=late,
+        views={p.id: problem_view(p, problems.get(p.id), withheld=public and not release_hidden)
+               for p in result.problems},
+        code=code_listing(result, problems))
+
+
+# ----------------------------------------------------------------- the student page: code, hints, values
+
+
+def function_name(info: ProblemInfo | None, problem: ProblemResult) -> str:
+    """The name a problem's code goes by in a submission: the signature's function, or ANSWERS."""
+    if problem.kind == "answers":
+        return "ANSWERS"
+    name = (info.signature.split("(", 1)[0].strip() if info and info.signature else "") or problem.id
+    return name if name.isidentifier() else ""
+
+
+def _block_end(lines: list[str], start: int) -> int:
+    """The last line of the definition that starts at ``start``: until a line indented no deeper."""
+    indent = len(lines[start]) - len(lines[start].lstrip())
+    end = start
+    for i in range(start + 1, len(lines)):
+        text = lines[i]
+        if not text.strip():
+            continue
+        depth = len(text) - len(text.lstrip())
+        if depth <= indent and not text.lstrip().startswith((")", "]", "}")):
+            break
+        end = i
+    return end
+
+
+def code_listing(result: SubmissionResult, problems: dict[str, ProblemInfo]) -> dict[str, Any]:
+    """The graded code, line by line, with the definitions of failing problems marked."""
+    lines = result.source.splitlines()
+    marks: dict[int, str] = {}
+    anchors: dict[int, str] = {}
+    spans: dict[str, tuple[int, int]] = {}
+    for p in result.problems:
+        name = function_name(problems.get(p.id), p)
+        if not name or name in spans:
+            continue
+        pattern = re.compile(rf"^\s*(?:async\s+)?def\s+{re.escape(name)}\s*\(" if name != "ANSWERS"
+                             else r"^ANSWERS\s*(?::[^=]*)?=")
+        starts = [i for i, text in enumerate(lines) if pattern.match(text)]
+        if not starts:
+            continue
+        start = starts[-1]  # the last definition is the one Python keeps
+        end = _block_end(lines, start)
+        spans[name] = (start + 1, end + 1)
+        anchors[start] = f"code-{name}"
+        if p.outcome in ("failed", "partial"):
+            for i in range(start, end + 1):
+                marks[i] = p.id
+    rows = [{"n": i + 1, "text": text or " ", "mark": marks.get(i, ""), "anchor": anchors.get(i, "")}
+            for i, text in enumerate(lines)]
+    return {"rows": rows, "spans": spans}
+
+
+def _hints(problem: ProblemResult) -> list[dict[str, Any]]:
+    """Each distinct hint once, with the cases it applies to, in order of first appearance."""
+    groups: dict[str, list[str]] = {}
+    for c in problem.cases:
+        if c.hint and not c.passed:
+            groups.setdefault(c.hint, []).append(c.id)
+    return [{"text": text, "cases": ids} for text, ids in groups.items()]
+
+
+def case_detail(case: CaseResult) -> dict[str, Any]:
+    """A failing case's recorded values, ready to show: inputs as Python, expected and got side by side."""
+    values = case.values or {}
+    detail: dict[str, Any] = {"inputs": "", "compare": [], "texts": {}}
+    if "inputs" in values:
+        detail["inputs"] = python_assignments({name: decode(v) for name, v in values["inputs"].items()})
+    if "expected" in values and "got" in values:
+        detail["compare"] = side_by_side(decode(values["expected"]), decode(values["got"]))
+    else:
+        detail["texts"] = {key: show(decode(values[key])) for key in ("expected", "got") if key in values}
+    return detail
+
+
+def problem_view(problem: ProblemResult, info: ProblemInfo | None, withheld: bool = False) -> dict[str, Any]:
+    """What the student page shows of a problem besides its cases: hints once each, the failing cases'
+    values, the function's name in the code, and (``withheld``) the failing cases whose values are not given."""
+    failing = [c for c in problem.cases if not c.passed]
+    shown = [c for c in failing if c.values or c.detail][:DETAILED_FAILURES]
+    return {"hints": _hints(problem), "function": function_name(info, problem),
+            "details": [(c, case_detail(c)) for c in shown],
+            "withheld": [c.id for c in failing if withheld and c.kind in _SECRET_CASES]}
+
+
+# ----------------------------------------------------------------- the variant given to students
+
+_SECRET_CASES = ("hidden", "answer")  # drawn from the secret, or the course's fixed answers
+_WITHHELD = {"failed": "wrong value", "invalid": "wrong type or shape", "timeout": "timed out",
+             "not_run": "not run"}
+
+
+def student_replay(command: str) -> str:
+    """A replay command as a student runs it: their own file name, no ``--student``, no ``--secret-file``."""
+    try:
+        words = shlex.split(command)
+    except ValueError:
+        return ""
+    kept: list[str] = []
+    skip = False
+    for word in words:
+        if skip:
+            skip = False
+            continue
+        if word in ("--student", "--secret-file"):
+            skip = True
+            continue
+        if word.startswith(("--student=", "--secret-file=")):
+            continue
+        kept.append(word)
+    if len(kept) >= 3 and kept[:2] == ["grader", "replay"]:
+        kept[2] = Path(kept[2]).name
+    return shlex.join(kept)
+
+
+def _public_case(case: CaseResult, release_hidden: bool) -> CaseResult:
+    replay = "" if case.kind == "hidden" else student_replay(case.replay)  # a hidden case needs the secret
+    if case.kind not in _SECRET_CASES or release_hidden:
+        return replace(case, replay=replay)
+    if case.passed:  # a hidden case's label may describe its inputs
+        return replace(case, replay=replay, label="", values={})
+    message = _WITHHELD.get(case.outcome, case.message)
+    if case.outcome == "error":
+        kind = case.cause.split(":", 1)[1] if case.cause.startswith("error:") else ""
+        message = case.message if case.cause == "not implemented" else f"your function raised {kind or 'an error'}"
+    if case.kind == "answer":
+        message = f"ANSWERS[{case.id!r}]: {message}" if case.outcome != "invalid" else case.message
+    return replace(case, replay=replay, label="", message=message, where="", detail="", values={})
+
+
+def public_view(result: SubmissionResult, release_hidden: bool = False) -> SubmissionResult:
+    """What a student may see of their own result: hidden cases' inputs, expected values and labels
+    withheld (unless ``release_hidden``), replay commands they can run themselves."""
+    problems = tuple(replace(p, cases=tuple(_public_case(c, release_hidden) for c in p.cases))
+                     for p in result.problems)
+    return replace(result, problems=problems)
 
 
 def histogram(percents: Iterable[float]) -> list[dict]:
@@ -82,70 +263,158 @@ def histogram(percents: Iterable[float]) -> list[dict]:
             for i, c in enumerate(counts)]
 
 
-def _reason(case: CaseResult) -> str:
-    """What a failure is about, for counting: the targeted hint, else the first line of the message."""
-    text = case.hint or (case.message.splitlines()[0] if case.message else case.outcome)
-    return text[:160]
+_CAUSES = {"values": "wrong values", "form": "wrong type or shape", "timeout": "timed out",
+           "not implemented": "not implemented yet", "not_run": "not run (timed out twice before)",
+           "error": "raised an exception", "failed": "wrong values", "invalid": "wrong type or shape"}
+_NUMBER = re.compile(r"[-+]?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
-def summary_context(assignment: Assignment, batch: BatchResult) -> dict:
+def failure_key(case: CaseResult) -> tuple[str, str]:
+    """What produced a failure, for grouping (``CaseResult.cause``; never a message with numbers in it),
+    and the text that labels the group: a known mistake's hint, else what went wrong."""
+    cause = case.cause or case.outcome
+    if cause.startswith("mistake:") and case.hint:
+        return cause, case.hint
+    if case.kind == "answer" and case.hint:  # a known wrong value of an ANSWERS key: its message is the mistake
+        return f"mistake:{case.hint}", case.hint
+    label = f"raised {cause.split(':', 1)[1]}" if cause.startswith("error:") else _CAUSES.get(cause, cause)
+    if case.hint:  # a check's own hint (wrong sign, transposed, a constant factor): its numbers vary
+        return f"{cause}|{_NUMBER.sub('#', case.hint)}", f"{label}: {case.hint}"
+    return cause, label
+
+
+def failure_groups(batch: BatchResult) -> dict[str, list[dict[str, Any]]]:
+    """Per problem, its failures grouped by cause, each with the students behind it and their cases,
+    most students first. Submissions that did not import form the group ``(import)``."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def add(problem: str, key: str, label: str, student: SubmissionResult, case_id: str = "") -> None:
+        group = found.setdefault((problem, key), {"problem": problem, "key": key, "labels": Counter(),
+                                                  "students": {}})
+        group["labels"][label] += 1
+        cases = group["students"].setdefault(student.student, {"s": student, "cases": []})
+        if case_id:
+            cases["cases"].append(case_id)
+
+    for s in batch.submissions:
+        if s.status == "no_submission":
+            continue
+        if s.status != "graded":
+            add("(import)", s.status, s.message.splitlines()[0][:160] if s.message else s.status, s)
+        for p in s.problems:
+            if p.status == "missing":
+                add(p.id, "missing", "not defined in the submission", s)
+            for c in p.cases:
+                if not c.passed:
+                    key, label = failure_key(c)
+                    add(p.id, key, label, s, c.id)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for g in found.values():
+        labels = g.pop("labels")
+        (label, _), = labels.most_common(1)
+        if len(labels) > 1 and not g["key"].startswith("mistake:"):
+            label = _NUMBER.sub("…", label)
+        g["label"] = label
+        g["known"] = g["key"].startswith("mistake:")  # labelled by a known mistake's hint
+        g["variants"] = len(labels)
+        g["students"] = list(g["students"].values())
+        g["count"] = len(g["students"])
+        groups.setdefault(g["problem"], []).append(g)
+    for rows in groups.values():
+        rows.sort(key=lambda g: (-g["count"], g["label"]))
+    return groups
+
+
+def summary_context(batch: BatchResult, course: str = "") -> dict:
     submitted = [s for s in batch.submissions if s.status != "no_submission"]
     percents = [s.percent for s in submitted]
     per_problem = []
-    for entry in assignment.entries:
-        rows = [p for s in submitted for p in s.problems if p.id == entry.problem.id]
+    for info in batch.problems:
+        rows = [p for s in submitted for p in s.problems if p.id == info.id]
         full = sum(p.score == p.points for p in rows)
         mean = statistics.fmean(p.score / p.points for p in rows) if rows else 0.0
-        per_problem.append({"id": entry.problem.id, "title": entry.problem.title, "points": entry.points,
+        per_problem.append({"id": info.id, "title": info.title, "points": info.points,
                             "full": full, "rate": full / len(submitted) if submitted else 0.0, "mean": mean})
-    failures: Counter[tuple[str, str]] = Counter()
-    for s in submitted:
-        seen = set()
-        if s.status != "graded":
-            seen.add(("(import)", s.message.splitlines()[0][:160] if s.message else s.status))
-        for p in s.problems:
-            if p.status == "missing":
-                seen.add((p.id, p.message))
-            seen.update((p.id, _reason(c)) for c in p.cases if not c.passed)
-        failures.update(seen)
+    groups = failure_groups(batch)
+    failures = sorted((g for rows in groups.values() for g in rows), key=lambda g: (-g["count"], g["problem"],
+                                                                                     g["label"]))
     return {
-        "assignment": assignment, "batch": batch, "submitted": submitted,
+        "assignment": _heading(batch), "batch": batch, "submitted": submitted,
         "absent": [s for s in batch.submissions if s.status == "no_submission"],
         "mean": statistics.fmean(percents) if percents else 0.0,
         "median": statistics.median(percents) if percents else 0.0,
         "histogram": histogram(percents), "per_problem": per_problem,
-        "failures": failures.most_common(15), "page": lambda s: f"students/{safe_name(s.student)}.html",
+        "failures": failures[:15],  # ties in a stable order
+        "page": lambda s: f"students/{safe_name(s.student)}.html",
+        "problem_page": problem_page_name, "course": course, "graded_at": batch.graded_at,
     }
 
 
-def gradebook_csv(assignment: Assignment, batch: BatchResult) -> str:
+def problem_page_name(problem_id: str) -> str:
+    return f"problems/{safe_name(problem_id)}.html"
+
+
+def problem_context(batch: BatchResult, info: ProblemInfo, groups: list[dict[str, Any]], course: str = "") -> dict:
+    """One problem across the class: statement, pass rate, score distribution, failures and who made them."""
+    submitted = [s for s in batch.submissions if s.status != "no_submission"]
+    rows = [p for s in submitted for p in s.problems if p.id == info.id]
+    percents = [100 * p.score / p.points if p.points else 0.0 for p in rows]
+    full = sum(p.score == p.points for p in rows)
+    cases = [c for p in rows for c in p.cases]
+    return {"assignment": _heading(batch), "batch": batch, "info": info, "submitted": submitted, "full": full,
+            "rate": full / len(submitted) if submitted else 0.0,
+            "mean": statistics.fmean(percents) if percents else 0.0, "histogram": histogram(percents),
+            "case_rate": sum(c.passed for c in cases) / len(cases) if cases else 0.0, "cases": len(cases),
+            "groups": groups, "course": course, "graded_at": batch.graded_at,
+            "page": lambda s: f"../students/{safe_name(s.student)}.html"}
+
+
+def gradebook_csv(batch: BatchResult) -> str:
+    from .csvsafe import safe_row  # text cells that could start a formula are quoted; atomic_write adds the BOM
+
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    ids = [e.problem.id for e in assignment.entries]
-    writer.writerow(["student", "status", "score", "max_score", "percent", *ids, "file", "isolation"])
+    ids = [p.id for p in batch.problems]
+    writer.writerow(safe_row(["student", "status", "score", "max_score", "percent", *ids, "file", "isolation"]))
     for s in batch.submissions:
         scores = {p.id: p.score for p in s.problems}
-        writer.writerow([s.student, s.status, f"{s.score:g}", f"{s.max_score:g}", f"{s.percent:.2f}",
-                         *(f"{scores.get(i, 0):g}" for i in ids), s.file, s.isolation or batch.isolation])
+        writer.writerow(safe_row([s.student, s.status, f"{s.score:g}", f"{s.max_score:g}", f"{s.percent:.2f}",
+                                  *(f"{scores.get(i, 0):g}" for i in ids), s.file, s.isolation or batch.isolation]))
     return buffer.getvalue()
 
 
-def write_reports(assignment: Assignment, batch: BatchResult, target: Path) -> None:
+def write_reports(batch: BatchResult, target: Path, results_json: bool = True, *, course: str = "",
+                  for_students: bool = False, release_hidden: bool = False) -> None:
+    """Every file of one assignment's report; ``results_json=False`` when re-rendering from it.
+
+    ``for_students`` also writes ``students-public/<student>.html``, the pages to hand out (see
+    :func:`public_view`); ``release_hidden`` shows hidden cases' inputs and expected values there.
+    ``course`` names the course at the top of every page."""
     env = environment()
-    atomic_write(target / "results.json", to_json(batch))
-    atomic_write(target / "gradebook.csv", gradebook_csv(assignment, batch))
+    if results_json:
+        atomic_write(target / "results.json", to_json(batch))
+    atomic_write(target / "gradebook.csv", gradebook_csv(batch))
     for s in batch.submissions:
         if s.status != "no_submission":
             atomic_write(target / "students" / f"{safe_name(s.student)}.html",
-                         student_page(assignment, batch.isolation_note, s, "../index.html"))
-    summary = env.get_template("summary.html.j2").render(**summary_context(assignment, batch))
+                         student_page(batch, s, "../index.html", course=course))
+            if for_students:
+                atomic_write(target / "students-public" / f"{safe_name(s.student)}.html",
+                             student_page(batch, s, public=True, release_hidden=release_hidden, course=course))
+    groups = failure_groups(batch)
+    for info in batch.problems:
+        atomic_write(target / problem_page_name(info.id), env.get_template("problem.html.j2").render(
+            **problem_context(batch, info, groups.get(info.id, []), course)))
+    summary = env.get_template("summary.html.j2").render(**summary_context(batch, course))
     atomic_write(target / "index.html", summary)
 
 
-def write_index(batches: list[BatchResult], out_dir: Path) -> None:
+def write_index(batches: list[BatchResult], out_dir: Path, course: str = "") -> None:
     rows = []
     for b in batches:
         submitted = [s for s in b.submissions if s.status != "no_submission"]
         mean = statistics.fmean(s.percent for s in submitted) if submitted else 0.0
         rows.append({"batch": b, "submitted": len(submitted), "mean": mean})
-    atomic_write(out_dir / "index.html", environment().get_template("index.html.j2").render(rows=rows))
+    graded_at = max((b.graded_at for b in batches), default="")
+    atomic_write(out_dir / "index.html", environment().get_template("index.html.j2").render(
+        rows=rows, course=course, graded_at=graded_at))

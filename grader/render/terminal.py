@@ -11,12 +11,14 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..formatting import case_values
 from ..results import BatchResult, CaseResult, ProblemResult, SubmissionResult
+from .unicode_math import to_unicode
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "missing": "magenta", "not_run": "magenta",
          "error": "red", "timeout": "red", "invalid": "magenta"}
 REPLAY_LINES = 8
-MARK = {"passed": "✔", "failed": "✘", "error": "!", "timeout": "⏱", "invalid": "?"}
+MARK = {"passed": "✔", "failed": "✘", "error": "!", "timeout": "⏱", "invalid": "?", "not_run": "-"}
 
 
 _CODE = re.compile(r"(```.*?```|`[^`]*`)", re.DOTALL)
@@ -24,12 +26,26 @@ _DISPLAY = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
 _INLINE = re.compile(r"(?<![\\$])\$([^$\n]+?)\$")
 
 
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~])")
+
+
+def _display_math(match: re.Match) -> str:
+    text = to_unicode(match.group(1), display=True)
+    return "\n```\n" + (text if text is not None else match.group(1).strip()) + "\n```\n"
+
+
+def _inline_math(match: re.Match) -> str:
+    text = to_unicode(match.group(1))
+    return "`" + match.group(1) + "`" if text is None else _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def terminal_markdown(text: str) -> str:
-    """Markdown for rich with LaTeX kept verbatim: math becomes code, so backslashes survive."""
+    """Markdown for rich with the math as Unicode text (``$\\nu_\\beta \\le \\max_i x_i$`` → ``νᵦ ≤ maxᵢ xᵢ``);
+    display math is a block, and math the converter does not know stays LaTeX, as code."""
     parts = _CODE.split(text)
     for i in range(0, len(parts), 2):  # even parts are outside code spans
-        chunk = _DISPLAY.sub(lambda m: "\n```\n" + m.group(1).strip() + "\n```\n", parts[i])
-        parts[i] = _INLINE.sub(lambda m: "`" + m.group(1) + "`", chunk)
+        chunk = _DISPLAY.sub(_display_math, parts[i])
+        parts[i] = _INLINE.sub(_inline_math, chunk)
     return "".join(parts)
 
 
@@ -64,16 +80,37 @@ def _detail(case: CaseResult) -> Panel:
         rows.add_row("hint", Text(case.hint, style="bold yellow"))
     if case.max_error is not None and not case.passed:
         rows.add_row("largest error", escape(f"{case.max_error:.6g}" + (f" at {case.where}" if case.where else "")))
-    for label, value in (("inputs", case.inputs), ("expected", case.expected), ("got", case.got),
-                         ("traceback", case.detail if case.outcome != "timeout" else "")):
-        if value:
-            rows.add_row(label, escape(value))
+    shown = case_values(case.values)
+    if case.detail and case.outcome != "timeout":
+        shown["traceback"] = case.detail
+    for label, value in shown.items():
+        rows.add_row(label, escape(value))
     rows.add_row("replay", Text(case.replay, style="cyan"))
     return Panel(rows, title="first failing case", title_align="left", border_style=STYLE[case.outcome])
 
 
+NOT_IMPLEMENTED = "not implemented yet"
+NOT_ANSWERED = "is not answered yet"
+
+
+def not_started(problem: ProblemResult) -> str:
+    """Why every case of a problem failed when it is still the starter's stub ('' otherwise): a function that
+    raises NotImplementedError, or ANSWERS values all None."""
+    if not problem.cases:
+        return ""
+    if all(c.outcome == "error" and c.message.startswith(NOT_IMPLEMENTED) for c in problem.cases):
+        return problem.cases[0].message.splitlines()[0]
+    if all(c.outcome == "invalid" and NOT_ANSWERED in c.message for c in problem.cases):
+        return "not answered yet (None)"
+    return ""
+
+
 def _problem_block(problem: ProblemResult) -> Group:
     style = STYLE.get(problem.outcome, "default")
+    why = not_started(problem)
+    if why:  # one line, not a table of identical failures
+        return Group(Text.assemble((problem.id, "bold"), "  ", (why, "magenta"), "  ",
+                                   (f"{problem.score:g}/{problem.points:g}", style)))
     head = Text.assemble((f"{problem.id}", "bold"), f"  {problem.title}  ",
                          (f"{problem.score:g}/{problem.points:g}", style),
                          f"  ({problem.passed_count}/{len(problem.cases)} cases)" if problem.cases else "")
@@ -110,12 +147,18 @@ def print_submission(console: Console, result: SubmissionResult, note: str = "",
     for problem in result.problems:
         style = STYLE.get(problem.outcome, "default")
         cases = f"{problem.passed_count}/{len(problem.cases)}" if problem.cases else "-"
-        summary.add_row(problem.id, cases, f"{problem.score:g}/{problem.points:g}", Text(problem.outcome, style=style))
+        outcome = Text("not started", style="magenta") if not_started(problem) else Text(problem.outcome, style=style)
+        summary.add_row(problem.id, cases, f"{problem.score:g}/{problem.points:g}", outcome)
     console.print(summary)
-    for problem in result.problems:
-        if problem.outcome != "passed":
-            console.print(_problem_block(problem))
-            console.print()
+    started = [p for p in result.problems if p.outcome != "passed" and not not_started(p)]
+    for problem in started:
+        console.print(_problem_block(problem))
+        console.print()
+    stubs = [p for p in result.problems if p.outcome != "passed" and not_started(p)]
+    for problem in stubs:  # one line each, after the problems that need a closer look
+        console.print(_problem_block(problem))
+    if stubs:
+        console.print()
     if result.output_bytes:
         shown = result.output if len(result.output) < 2000 else result.output[:2000] + "\n..."
         console.print(Panel(escape(shown), title=f"your code printed {result.output_bytes:,} bytes",
@@ -136,6 +179,11 @@ def print_batch(console: Console, batch: BatchResult, out_dir: str) -> None:
         table.add_row(escape(sub.student), f"{sub.score:g}/{sub.max_score:g}", f"{sub.percent:.0f}",
                       Text(sub.status, style=style))
     console.print(table)
+    for sub in batch.submissions:
+        for warning in sub.warnings:
+            console.print(f"warning: {sub.student}: {warning}", style="yellow", markup=False, soft_wrap=True)
+        if sub.status == "no_submission" and "did you mean" in sub.message:  # a misnamed file: listed, not graded
+            console.print(f"not graded: {sub.student}: {sub.message}", style="yellow", markup=False, soft_wrap=True)
     missing = len(batch.submissions) - len(graded)
     if missing:
         console.print(f"{missing} student folder(s) have no {batch.assignment} submission")

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from oracle_cases import oracle_cases  # tests/oracles, on sys.path under pytest
+from helpers import oracle_cases, run  # tests/oracles, on sys.path under pytest
 from torch import nn
 
 from grader.seeding import case_rng
@@ -33,10 +33,6 @@ def cases_of(problem, count: int = PER_SEED) -> list[Case]:
     return oracle_cases("wr3", problem, count)
 
 
-def run(problem, case: Case):
-    return problem.reference(*copy.deepcopy(case.args))
-
-
 # ------------------------------------------------------------------ softmax_nll_grad
 
 
@@ -53,7 +49,7 @@ def test_softmax_nll_grad_against_autograd() -> None:
     assert {c.label for c in cases} >= set(softmax_nll_grad.KINDS)
     for case in cases:
         W, x, y = case.args
-        got = run(problem, case)
+        got = run(problem.reference, case)
         want = autograd_softmax_nll(W, x, y)
         assert got.shape == W.shape
         assert np.all(np.isfinite(got)), case.label
@@ -81,7 +77,7 @@ def autograd_conv_relu(x: np.ndarray, W: np.ndarray, dL_dy: np.ndarray) -> tuple
 
 def test_conv2d_relu_backward_catalogue_example() -> None:
     (case,) = conv2d_relu_backward.PROBLEM.examples
-    dW, dx = run(conv2d_relu_backward.PROBLEM, case)
+    dW, dx = run(conv2d_relu_backward.PROBLEM.reference, case)
     assert np.array_equal(dW, [[1, 0], [-1, -3]])
     assert np.array_equal(dx, [[3, -5, 2], [-3, -4, 4], [0, 0, 0]])
 
@@ -92,7 +88,7 @@ def test_conv2d_relu_backward_against_autograd() -> None:
     assert {c.label for c in cases} >= set(conv2d_relu_backward.KINDS)
     for case in cases:
         x, W, dy = case.args
-        dW, dx = run(problem, case)
+        dW, dx = run(problem.reference, case)
         want_dW, want_dx = autograd_conv_relu(x, W, dy)
         assert dW.shape == W.shape and dx.shape == x.shape
         assert np.allclose(dW, want_dW, rtol=1e-10, atol=1e-12), case.label
@@ -155,7 +151,7 @@ def named_networks() -> list[tuple[str, tuple[int, ...], list[dict]]]:
 def test_output_shape_catalogue_example() -> None:
     case = output_shape.PROBLEM.examples[0]
     assert case.args[0] == (4, 37, 37)
-    assert run(output_shape.PROBLEM, case) == (16, 2, 2)
+    assert run(output_shape.PROBLEM.reference, case) == (16, 2, 2)
     assert torch_output_shape(*case.args) == (16, 2, 2)
 
 
@@ -232,7 +228,7 @@ def test_inception_3a_answer_against_handmade_torch_module() -> None:
 @pytest.mark.parametrize("problem", ASSIGNMENT.functions, ids=lambda p: p.id)
 def test_every_mistake_differs_from_the_reference(problem) -> None:
     cases = cases_of(problem, count=20)
-    expected = [run(problem, c) for c in cases]
+    expected = [run(problem.reference, c) for c in cases]
     for mistake in problem.mistakes:
         differs = 0
         for case, want in zip(cases, expected, strict=True):
