@@ -182,7 +182,7 @@ def assignment_data(assignment: Assignment, publics: _Publics) -> dict[str, Any]
             }
         entries.append({"points": entry.points, "problem": data})
     return {"format": FORMAT, "id": assignment.id, "title": assignment.title, "summary": assignment.summary,
-            "source": assignment.source, "entries": entries}
+            "source": assignment.source, "total": assignment.total, "entries": entries}
 
 
 def course_files(assignment_ids: list[str], problems_dir: Path | None = None) -> dict[str, bytes]:

@@ -132,4 +132,5 @@ def load(root: Path, assignment_id: str) -> Assignment:
                 show_expected=p["show_expected"],
                 self_check=p["self_check"], solved=solved, param_names=tuple(p["params"]))
         entries.append(Entry(problem, item["points"]))
-    return Assignment(data["id"], data["title"], data["summary"], data["source"], tuple(entries))
+    return Assignment(data["id"], data["title"], data["summary"], data["source"], tuple(entries),
+                      total=data.get("total", 100.0))

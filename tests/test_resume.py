@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from toy import COURSE, GOOD  # tests/, on sys.path under pytest
+from tracking import tracked
 
 SLOW = GOOD.replace("def double(x): return 2 * x",
                     "import time\ndef double(x):\n    time.sleep(0.05)\n    return 2 * x")
@@ -50,43 +51,30 @@ def comparable(out: Path) -> list[dict]:
     return data["submissions"]
 
 
-def processes_of() -> list[int]:
-    found = []
-    for name in os.listdir("/proc"):
-        if name.isdigit():
-            try:
-                cmdline = Path(f"/proc/{name}/cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"grader-worker/zygote.py" in cmdline or b"worker/zygote.py" in cmdline:
-                found.append(int(name))
-    return found
-
-
 def test_killed_batch_resumes_to_identical_results(tmp_path: Path) -> None:
     subs = make_class(tmp_path)
     secret = tmp_path / "secret.key"
     secret.write_text("resume-test-secret\n")
-    before = set(processes_of())
 
     reference_out = tmp_path / "uninterrupted"
     done = subprocess.run(command(subs, reference_out, secret), env=env(), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
 
     out = tmp_path / "interrupted"
-    proc = subprocess.Popen(command(subs, out, secret), env=env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    state = out / "toy" / ".state"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and len(list(state.glob("*.json")) if state.exists() else []) < 6:
-        time.sleep(0.02)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+    # The grader runs under a subreaper that collects whatever outlives it: only what this test started is
+    # looked at, never another grader's processes on the same machine.
+    with tracked(command(subs, out, secret), tmp_path, grace=3.0, env=env()) as run:
+        state = out / "toy" / ".state"
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(list(state.glob("*.json")) if state.exists() else []) < 6:
+            time.sleep(0.02)
+        grader = run.children()[0]
+        os.kill(grader, signal.SIGKILL)  # killed mid-batch: no chance to clean up
+        _, survivors = run.finish(timeout=120)
     journalled = len(list(state.glob("*.json")))
     assert 6 <= journalled < STUDENTS, "the batch was not interrupted mid-way"
     assert not (out / "toy" / "results.json").exists()
-    time.sleep(0.5)  # bwrap --die-with-parent tears the sandboxes down
-    assert set(processes_of()) <= before, "sandbox processes outlived the killed grader"
+    assert survivors == [], f"sandbox processes outlived the killed grader: {survivors}"
 
     # debris of an interrupted write must not be trusted
     trusted = journalled - int((state / "s23.json").exists())
