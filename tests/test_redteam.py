@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -55,12 +56,12 @@ def probe(runner, body: str, *args) -> object:
     return call.value
 
 
-def attack(toy, runner, double_body: str, prelude: str = ""):
+def attack(toy, runner, double_body: str, prelude: str = "", limits: Limits = LIMITS):
     """Grade a submission whose ``double`` is hostile; the other problems are honest."""
     source = "import numpy as np\nimport os, sys\n" + prelude + "\ndef double(x):\n"
     source += "".join(f"    {line}\n" for line in double_body.splitlines())
     source += GOOD.split("def double(x): return 2 * x\n")[1]
-    return grade(toy, Submission("mallory", Path("toy.py"), source), runner, Audience(), LIMITS)
+    return grade(toy, Submission("mallory", Path("toy.py"), source), runner, Audience(), limits)
 
 
 def assert_contained(result) -> None:
@@ -166,7 +167,10 @@ def test_exits_and_crashes_fail_only_their_cases(toy, runner, body: str) -> None
     ("while True:\n    print('x' * 10**6)", "timeout"),
 ])
 def test_resource_attacks_are_stopped(toy, runner, body: str, outcome: str) -> None:
-    result = attack(toy, runner, body)
+    # Attacks that the memory, process or file limits must stop get a generous clock, so that a loaded machine
+    # (filling 530 MB took up to 4 s on two busy cores) cannot turn them into timeouts: the limit under test acts.
+    limits = LIMITS if outcome == "timeout" else replace(LIMITS, case_seconds=15.0)
+    result = attack(toy, runner, body, limits=limits)
     assert_contained(result)
     assert outcome in {c.outcome for c in result.problems[0].cases}
 

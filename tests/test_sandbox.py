@@ -64,8 +64,8 @@ def test_isolation_is_full_here(runner) -> None:
     ("import sys\nsys.exit(0)", "error", "sys.exit"),
     ("raise KeyboardInterrupt", "error", "KeyboardInterrupt"),
     ("import os\nos._exit(0)", "error", "exited with status 0"),
-    ("while True:\n    pass", "timeout", "no answer within|already timed out"),
-    ("import time\ntime.sleep(100)", "timeout", "no answer within|already timed out"),
+    ("while True:\n    pass", "timeout", "no answer within"),
+    ("import time\ntime.sleep(100)", "timeout", "no answer within"),
     ("return np.ones(10**11)", "error", "MemoryError"),
     ("import os\nos.fork()", "error", "PermissionError"),
     ("import socket\nsocket.create_connection(('1.1.1.1', 80), timeout=1)", "error", "PermissionError"),
@@ -75,7 +75,8 @@ def test_isolation_is_full_here(runner) -> None:
 ])
 def test_hostile_function_fails_only_its_cases(toy, runner, body: str, outcome: str, text: str) -> None:
     result = grade_source(toy, runner, body)
-    assert outcomes(result) == {outcome}
+    # a function that timed out twice is not called again: its other cases are "not run", not timeouts
+    assert outcomes(result) - {"not_run"} == {outcome} and ("not_run" not in outcomes(result) or outcome == "timeout")
     double = result.problems[0]
     assert double.score == 0
     assert all(re.search(text, c.message + c.detail + c.hint) for c in double.cases if c.outcome == outcome)

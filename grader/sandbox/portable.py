@@ -306,7 +306,7 @@ class _JobRun:
         """Skip calls of functions that already timed out too often; return the next to run."""
         most = self.limits["timeouts_per_function"]
         while index < len(self.calls) and timeouts.get(self.calls[index].function, 0) >= most:
-            self.emit({"type": "result", "index": index, "status": "timeout",
+            self.emit({"type": "result", "index": index, "status": "skipped",
                        "detail": f"not run: {self.calls[index].function} already timed out {most} times"})
             index += 1
         return index

@@ -291,7 +291,7 @@ class JobRunner:
         """Skip calls of functions that already timed out too often; return the next to run."""
         calls, most = self.job["calls"], self.limits["timeouts_per_function"]
         while index < len(calls) and timeouts.get(calls[index]["function"], 0) >= most:
-            self.emit({"type": "result", "index": index, "status": "timeout",
+            self.emit({"type": "result", "index": index, "status": "skipped",
                        "detail": f"not run: {calls[index]['function']} already timed out {most} times"})
             index += 1
         return index
