@@ -104,12 +104,22 @@ def atomic_write(path: Path, text: str, encoding: str | None = None) -> None:
     """Write ``text`` exactly (no newline translation) in ``encoding``: by default UTF-8, and UTF-8 with a BOM
     (``utf-8-sig``) for a ``.csv`` file, so that spreadsheets read non-ASCII names correctly."""
     encoding = encoding or ("utf-8-sig" if path.suffix.lower() == ".csv" else "utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(tmp, "w", encoding=encoding, newline="") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+    data = text.encode(encoding)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    except FileNotFoundError:  # the folder is made only when missing (a batch writes one file per student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
+        # Durable before it carries its name. fsync costs about 0.4 ms a file here, waited for outside the
+        # GIL (measured: fdatasync is no cheaper on ext4); it is not on the grader's CPU path.
+        os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 

@@ -229,6 +229,8 @@ def _github_outputs(result, file: Path, assignment_id: str | None, problems_dir:
 
 
 def _write_side_outputs(result, json_path: Path | None, junit_path: Path | None, gradescope_path: Path | None) -> None:
+    if not (json_path or junit_path or gradescope_path):
+        return  # nothing to write: `grader check` does not pay for importing the batch machinery
     from .batch import atomic_write
     from .results import to_json
 

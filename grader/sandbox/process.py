@@ -16,6 +16,7 @@ import selectors
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from typing import IO, Any
 
 from ..errors import IsolationError
@@ -30,6 +31,7 @@ HEAD_BYTES = 256 * 1024  # a message's fields but its value and printed output: 
 HEAD_ELEMENTS = 4_096  # JSON values in a message's fields (its value is budgeted on its own)
 HELLO_SECONDS = 60.0
 PRELOAD_SECONDS = 60.0
+DEFER_BYTES = 1 << 20  # raw values a job may hold undecoded until the worker is free (read_job)
 
 
 class WorkerLost(Exception):
@@ -83,7 +85,7 @@ class SandboxWorker:
         self._stderr: IO[bytes] | None = None
         self._started = False
         self.fallback = ""
-        self._shared_args: dict[int, tuple[tuple[Any, ...], Any]] = {}
+        self._shared_args: SharedCalls = {}
         self.launch()
 
     def launch(self) -> None:
@@ -145,48 +147,70 @@ class SandboxWorker:
             return Isolation(described.mode, described.layers, described.missing, f"{described.note} {self.fallback}")
         return described
 
-    def start_job(self, job: Job) -> None:
+    def start_job(self, job: Job, body: bytes | None = None) -> None:
+        """Send ``job``; ``body`` is its message already encoded (:func:`job_message`), if it is."""
         self.ensure_started()
-        self._send({"op": "job", "preload": list(job.preload)})
-        limits = job.limits.for_worker(len(job.calls))
-        self._send({
-            "source": job.source, "filename": job.filename, "module": job.module,
-            "functions": list(job.functions), "want_answers": job.want_answers, "limits": limits,
-            "calls": [{"function": c.function, "args": self._wire_args(c)} for c in job.calls],
-        })
-
-    def _wire_args(self, call: Call) -> Any:
-        """A call's inputs in wire form; those every student shares are encoded once per worker."""
-        if not call.shared:
-            return wire.to_wire(tuple(call.args))
-        cached = self._shared_args.get(id(call.args))
-        if cached is None or cached[0] is not call.args:
-            cached = (call.args, wire.to_wire(tuple(call.args)))  # holding args keeps their id unique
-            self._shared_args[id(call.args)] = cached
-        return cached[1]
+        body = body if body is not None else job_message(job, self._shared_args)
+        assert self.proc and self.proc.stdin
+        try:  # both frames in one write
+            self.proc.stdin.write(wire.frame(wire.dumps({"op": "job", "preload": list(job.preload)}))
+                                  + wire.frame(body))
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise WorkerLost(f"worker closed its input: {exc}") from None
 
     def finish_job(self, job: Job) -> RunReport:
+        return self.read_job(job)()
+
+    def read_job(self, job: Job) -> Callable[[], RunReport]:
+        """Read the job's frames until its end; what is returned decodes them into its report.
+
+        The values are decoded after the worker is free for its next job (``_Pending.wait``), in the thread
+        that waited: the worker does not wait for the grader to decode. At most ``DEFER_BYTES`` of raw
+        values wait at a time; past that they are decoded as they come, so memory stays bounded. Values
+        are decoded in the order they came, under the same budgets, either way."""
         assert self.frames
         extra = PRELOAD_SECONDS if set(job.preload) - self.preloaded else 0.0
         deadline = time.monotonic() + job.limits.job_deadline(len(job.calls)) + extra
         collected = _Collector(len(job.calls), self.isolation, job.limits)  # this worker's isolation
         self.frames.cap = frame_cap(job.limits)
+        pending: list[tuple[dict[str, Any], bytes]] = []
+        held = 0
+
+        def flush() -> None:
+            nonlocal held
+            for i, (message, value) in enumerate(pending):
+                pending[i] = ({}, b"")  # decoded: the raw bytes go now, not when the job is done
+                collected.add(message, value)
+                del value
+            pending.clear()
+            held = 0
+
+        def decoded() -> RunReport:
+            flush()
+            return collected.report()
+
         try:
             while True:
                 message, value = self.frames.read(deadline)
                 if message.get("type") == "job_end":
                     self.preloaded |= {str(p) for p in message.get("preloaded") or []}
-                    if not collected.done:
+                    if not collected.done and not any(m.get("type") == "done" for m, _ in pending):
+                        flush()
                         collected.lose(f"the grading worker failed (status {message.get('status')}): "
                                        + self.stderr_tail()[-300:])
-                    return collected.report()
-                collected.add(message, value)
-                del value  # decoded: the raw bytes go now, not when the next frame arrives
+                    return decoded
+                pending.append((message, value))
+                held += len(value)
+                del value
+                if held > DEFER_BYTES:
+                    flush()
         except WorkerLost as exc:
             self.kill()
+            flush()
             collected.lose(f"the grading worker was lost: {exc}")
             self.launch()
-            return collected.report()
+            return decoded
 
     def kill(self) -> None:
         if self.proc and self.proc.poll() is None:
@@ -217,6 +241,31 @@ class SandboxWorker:
         self.kill()
         if self._stderr is not None:
             self._stderr.close()
+
+
+SharedCalls = dict[tuple[str, int], tuple[tuple[Any, ...], bytes]]
+
+
+def job_message(job: Job, shared: SharedCalls) -> bytes:
+    """The job's message as ``wire.dumps`` makes it (its "calls" last); the JSON of a call every student shares
+    is made once and kept in ``shared``."""
+    limits = job.limits.for_worker(len(job.calls))
+    head = wire.dumps({
+        "source": job.source, "filename": job.filename, "module": job.module,
+        "functions": list(job.functions), "want_answers": job.want_answers, "limits": limits,
+    })
+    return head[:-1] + b',"calls":[' + b",".join(_call_json(c, shared) for c in job.calls) + b"]}"
+
+
+def _call_json(call: Call, shared: SharedCalls) -> bytes:
+    if not call.shared:
+        return wire.dumps({"function": call.function, "args": wire.to_wire(tuple(call.args))})
+    key = (call.function, id(call.args))
+    cached = shared.get(key)
+    if cached is None or cached[0] is not call.args:  # a race only encodes the same call twice
+        cached = (call.args, wire.dumps({"function": call.function, "args": wire.to_wire(tuple(call.args))}))
+        shared[key] = cached  # holding args keeps their id unique
+    return cached[1]
 
 
 def frame_cap(limits: Limits) -> int:
@@ -386,9 +435,10 @@ class _Pending:
 
     def wait(self) -> RunReport:
         try:
-            return self.worker.finish_job(self.job)
+            decoded = self.worker.read_job(self.job)
         finally:
-            self.runner._idle.put(self.worker)
+            self.runner._idle.put(self.worker)  # free for the next job while this one's values are decoded
+        return decoded()
 
 
 class SandboxRunner:
@@ -397,6 +447,7 @@ class SandboxRunner:
     def __init__(self, workers: int = 1, mode: str = "auto", layers: iso.Layers | None = None) -> None:
         self._workers = [SandboxWorker(mode, layers) for _ in range(max(1, workers))]
         self._idle: queue.Queue[SandboxWorker] = queue.Queue()
+        self._shared: SharedCalls = {}  # the calls every student shares, encoded once for all workers
         for worker in self._workers:
             self._idle.put(worker)
 
@@ -405,13 +456,14 @@ class SandboxRunner:
         return self._workers[0].isolation
 
     def submit(self, job: Job) -> _Pending:
+        body = job_message(job, self._shared)  # encoded before a worker is taken: no worker waits for it
         worker = self._idle.get()
         try:
-            worker.start_job(job)
+            worker.start_job(job, body)
         except WorkerLost:
             worker.kill()
             worker.launch()
-            worker.start_job(job)
+            worker.start_job(job, body)
         return _Pending(self, worker, job)
 
     def close(self) -> None:

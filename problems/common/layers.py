@@ -111,6 +111,70 @@ def _layer_step(shape: Shape, layer: dict[str, Any]) -> tuple[Shape, int, Ops]:
     raise SpecError(f"unknown layer type {kind!r}")
 
 
+def shape_step(shape: Shape, layer: dict[str, Any], memo: dict[int, tuple[Any, Shape, Shape]] | None = None
+               ) -> Shape:
+    """``_layer_step(shape, layer)[0]`` without the counting: the same output shape, and a SpecError in exactly
+    the same cases (the random networks are drawn by trying layers, so which layers fail must not change).
+
+    ``memo`` remembers the parallel blocks already walked (by identity and input shape), for a caller that
+    builds a network block by block and never changes a block once it has been walked."""
+    kind = layer.get("type")
+    if kind == "conv2d" or kind in POOLS:
+        if len(shape) != 3:
+            raise SpecError(f"{kind} needs a (C, H, W) input, got {shape}")
+        c, h, w = shape
+        k, s, p = window(layer)
+        if k < 1 or s < 1 or p < 0:
+            raise SpecError(f"{kind}: kernel and stride must be >= 1 and padding >= 0")
+        if h + 2 * p < k or w + 2 * p < k:
+            raise SpecError(f"{kind}: kernel {k} does not fit the padded input {h}x{w} (padding {p})")
+        out_h, out_w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        if kind in POOLS:
+            return (c, out_h, out_w)
+        out_c, groups = int(_get(layer, "out_channels")), int(layer.get("groups", 1))
+        if groups < 1 or c % groups or out_c % groups:
+            raise SpecError(f"conv2d: groups={groups} must divide both {c} input and {out_c} output channels")
+        return (out_c, out_h, out_w)
+    if kind in ACTIVATIONS:
+        return shape
+    if kind == "flatten":
+        return (numel(shape),)
+    if kind == "linear":
+        if len(shape) != 1:
+            raise SpecError(f"linear needs a flat input (add a flatten layer), got {shape}")
+        return (int(_get(layer, "out_features")),)
+    if kind == "parallel":
+        if memo is not None:
+            known = memo.get(id(layer))
+            if known is not None and known[0] is layer and known[1] == shape:
+                return known[2]
+        merge, branches = layer.get("merge"), layer.get("branches")
+        if merge not in ("concat", "sum") or not branches:
+            raise SpecError("parallel needs merge 'concat' or 'sum' and a non-empty list of branches")
+        shapes = [walk_shape(shape, branch, memo) for branch in branches]
+        if merge == "sum":
+            if len(set(shapes)) != 1:
+                raise SpecError(f"sum merge needs equal branch shapes, got {shapes}")
+            out = shapes[0]
+        else:
+            if any(len(s) != 3 for s in shapes) or len({s[1:] for s in shapes}) != 1:
+                raise SpecError(f"concat merge needs (C, H, W) branches of equal H, W, got {shapes}")
+            out = (sum(s[0] for s in shapes), *shapes[0][1:])
+        if memo is not None:
+            memo[id(layer)] = (layer, shape, out)  # holding the layer keeps its id unique
+        return out
+    raise SpecError(f"unknown layer type {kind!r}")
+
+
+def walk_shape(shape: Sequence[int], layers: Sequence[dict[str, Any]],
+               memo: dict[int, tuple[Any, Shape, Shape]] | None = None) -> Shape:
+    """``walk(shape, layers)[0]``, without the counting."""
+    current: Shape = tuple(int(x) for x in shape)
+    for layer in layers:
+        current = shape_step(current, layer, memo)
+    return current
+
+
 def _parallel(shape: Shape, layer: dict[str, Any]) -> tuple[Shape, int, Ops]:
     merge, branches = layer.get("merge"), layer.get("branches")
     if merge not in ("concat", "sum") or not branches:
@@ -138,11 +202,30 @@ def walk(shape: Sequence[int], layers: Sequence[dict[str, Any]]) -> tuple[Shape,
 
 
 def output_shape(input_shape: Sequence[int], layers: Sequence[dict[str, Any]]) -> Shape:
-    return walk(input_shape, layers)[0]
+    return walk_shape(input_shape, layers, {})  # walk(...)[0], without counting
 
 
 def count_params(input_shape: Sequence[int], layers: Sequence[dict[str, Any]]) -> int:
-    return walk(input_shape, layers)[1]
+    return walk_params(input_shape, layers, {})  # walk(...)[1], without counting operations
+
+
+def walk_params(shape: Sequence[int], layers: Sequence[dict[str, Any]],
+                memo: dict[int, tuple[Any, Shape, Shape]] | None = None) -> int:
+    """``walk(shape, layers)[1]``: the same count, and a SpecError in the same cases (``shape_step``'s)."""
+    current: Shape = tuple(int(x) for x in shape)
+    params = 0
+    for layer in layers:
+        out = shape_step(current, layer, memo)
+        kind = layer.get("type")
+        if kind == "conv2d":
+            taps = (current[0] // int(layer.get("groups", 1))) * int(_get(layer, "kernel_size")) ** 2
+            params += taps * out[0] + (out[0] if bool(layer.get("bias", True)) else 0)
+        elif kind == "linear":
+            params += current[0] * out[0] + (out[0] if bool(layer.get("bias", True)) else 0)
+        elif kind == "parallel":
+            params += sum(walk_params(current, branch, memo) for branch in layer["branches"])
+        current = out
+    return params
 
 
 def count_ops(input_shape: Sequence[int], layers: Sequence[dict[str, Any]]) -> dict[str, int]:
@@ -156,7 +239,7 @@ def receptive_field(input_shape: Sequence[int], layers: Sequence[dict[str, Any]]
     for layer in layers:
         if layer["type"] not in ("conv2d", *POOLS, *ACTIVATIONS):
             raise SpecError(f"receptive fields are defined for conv, pool and activation layers, not {layer['type']}")
-        sizes.append(_layer_step(sizes[-1], layer)[0])
+        sizes.append(shape_step(sizes[-1], layer))
     (r_lo, r_hi), (c_lo, c_hi) = (i, i), (j, j)
     for layer, after in zip(reversed(layers), reversed(sizes[1:]), strict=True):
         if layer["type"] in ACTIVATIONS:

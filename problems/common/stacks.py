@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from .layers import ACTIVATIONS, SpecError, _layer_step
+from .layers import ACTIVATIONS, SpecError, shape_step
 
 T = TypeVar("T")
 EDGES = ("one_by_one", "stride_gt_kernel", "groups", "nested_parallel", "sum_merge", "pool_padding", "random")
@@ -64,8 +64,10 @@ def _activation(rng: np.random.Generator) -> dict[str, Any]:
     return {"type": pick(rng, ACTIVATIONS)}
 
 
-def _parallel(rng: np.random.Generator, shape: tuple[int, ...], merge: str, depth: int) -> dict[str, Any]:
-    """Branches that keep H and W (stride 1, 'same' padding) so they can be merged."""
+def _parallel(rng: np.random.Generator, shape: tuple[int, ...], merge: str, depth: int,
+              memo: dict[int, Any] | None = None) -> dict[str, Any]:
+    """Branches that keep H and W (stride 1, 'same' padding) so they can be merged. ``memo``: the blocks
+    already walked (``layers.shape_step``), so that a nested block is not walked again by its parents."""
     out = int(rng.integers(1, 9))
     branches = []
     for _ in range(int(rng.integers(2, 4))):
@@ -73,14 +75,14 @@ def _parallel(rng: np.random.Generator, shape: tuple[int, ...], merge: str, dept
         current = shape
         for _ in range(int(rng.integers(1, 3))):
             if depth > 0 and rng.random() < 0.5:
-                inner = _parallel(rng, current, pick(rng, ["concat", "sum"]), depth - 1)
+                inner = _parallel(rng, current, pick(rng, ["concat", "sum"]), depth - 1, memo)
                 branch.append(inner)
             elif rng.random() < 0.3:
                 k = pick(rng, [1, 3])
                 branch.append({"type": "maxpool2d", "kernel_size": k, "stride": 1, "padding": k // 2})
             else:
                 branch.append(_conv(rng, current, same=True))
-            current = _layer_step(current, branch[-1])[0]
+            current = shape_step(current, branch[-1], memo)
         if merge == "sum":
             branch.append(_conv(rng, current, same=True, out=out))
         elif rng.random() < 0.5:
@@ -122,6 +124,7 @@ def _draw(rng: np.random.Generator, edge: str, spatial_only: bool, parallel: boo
     if spatial_only and forced in ("nested", "sum"):
         forced = None
     steps = int(rng.integers(1, 6))
+    memo: dict[int, Any] = {}  # parallel blocks walked so far: none is changed after its walk
     slot = int(rng.integers(0, steps))
     for step in range(steps):
         choice = forced if step == slot and forced else None
@@ -135,13 +138,13 @@ def _draw(rng: np.random.Generator, edge: str, spatial_only: bool, parallel: boo
         elif choice == "act":
             layer = _activation(rng)
         elif choice == "nested":
-            layer = _parallel(rng, current, "concat", depth=2)
+            layer = _parallel(rng, current, "concat", depth=2, memo=memo)
             if not any(b["type"] == "parallel" for br in layer["branches"] for b in br):
-                layer["branches"][0].insert(0, _parallel(rng, current, "sum", depth=0))
+                layer["branches"][0].insert(0, _parallel(rng, current, "sum", depth=0, memo=memo))
         else:
-            layer = _parallel(rng, current, "sum" if choice == "sum" else "concat", depth=1)
+            layer = _parallel(rng, current, "sum" if choice == "sum" else "concat", depth=1, memo=memo)
         layers.append(layer)
-        current = _layer_step(current, layer)[0]
+        current = shape_step(current, layer, memo)
     if not spatial_only and edge != "pool_padding" and rng.random() < 0.4:
         layers += _tail(rng)
     return shape, layers
