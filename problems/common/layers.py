@@ -71,25 +71,54 @@ def numel(shape: Shape) -> int:
     return math.prod(shape)
 
 
+def _window_out(kind: str, shape: Shape, layer: dict[str, Any]) -> tuple[int, int, int, int]:
+    """(channels, output height, output width, kernel) of a conv or pool, or the SpecError of a bad one."""
+    if len(shape) != 3:
+        raise SpecError(f"{kind} needs a (C, H, W) input, got {shape}")
+    c, h, w = shape
+    k, s, p = window(layer)
+    if k < 1 or s < 1 or p < 0:
+        raise SpecError(f"{kind}: kernel and stride must be >= 1 and padding >= 0")
+    if h + 2 * p < k or w + 2 * p < k:
+        raise SpecError(f"{kind}: kernel {k} does not fit the padded input {h}x{w} (padding {p})")
+    return c, spatial(h, k, s, p), spatial(w, k, s, p), k
+
+
+def _conv_channels(c: int, layer: dict[str, Any]) -> tuple[int, int]:
+    """(output channels, groups) of a conv on ``c`` channels, or the SpecError of bad groups."""
+    out_c, groups = int(_get(layer, "out_channels")), int(layer.get("groups", 1))
+    if groups < 1 or c % groups or out_c % groups:
+        raise SpecError(f"conv2d: groups={groups} must divide both {c} input and {out_c} output channels")
+    return out_c, groups
+
+
+def _merged(merge: Any, shapes: list[Shape]) -> Shape:
+    """The output shape of a parallel block's merge, or the SpecError of branches that do not fit."""
+    if merge == "sum":
+        if len(set(shapes)) != 1:
+            raise SpecError(f"sum merge needs equal branch shapes, got {shapes}")
+        return shapes[0]
+    if any(len(s) != 3 for s in shapes) or len({s[1:] for s in shapes}) != 1:
+        raise SpecError(f"concat merge needs (C, H, W) branches of equal H, W, got {shapes}")
+    return (sum(s[0] for s in shapes), *shapes[0][1:])
+
+
+def _branches(layer: dict[str, Any]) -> tuple[Any, Any]:
+    merge, branches = layer.get("merge"), layer.get("branches")
+    if merge not in ("concat", "sum") or not branches:
+        raise SpecError("parallel needs merge 'concat' or 'sum' and a non-empty list of branches")
+    return merge, branches
+
+
 def _layer_step(shape: Shape, layer: dict[str, Any]) -> tuple[Shape, int, Ops]:
     """Output shape, parameter count and operation count of one layer."""
     kind = layer.get("type")
     if kind == "conv2d" or kind in POOLS:
-        if len(shape) != 3:
-            raise SpecError(f"{kind} needs a (C, H, W) input, got {shape}")
-        c, h, w = shape
-        k, s, p = window(layer)
-        if k < 1 or s < 1 or p < 0:
-            raise SpecError(f"{kind}: kernel and stride must be >= 1 and padding >= 0")
-        if h + 2 * p < k or w + 2 * p < k:
-            raise SpecError(f"{kind}: kernel {k} does not fit the padded input {h}x{w} (padding {p})")
-        out_h, out_w = spatial(h, k, s, p), spatial(w, k, s, p)
+        c, out_h, out_w, k = _window_out(kind, shape, layer)
         if kind in POOLS:
             return (c, out_h, out_w), 0, Ops()
-        out_c, groups = int(_get(layer, "out_channels")), int(layer.get("groups", 1))
+        out_c, groups = _conv_channels(c, layer)
         bias = bool(layer.get("bias", True))
-        if groups < 1 or c % groups or out_c % groups:
-            raise SpecError(f"conv2d: groups={groups} must divide both {c} input and {out_c} output channels")
         taps = (c // groups) * k * k
         out = (out_c, out_h, out_w)
         n = numel(out)
@@ -120,21 +149,10 @@ def shape_step(shape: Shape, layer: dict[str, Any], memo: dict[int, tuple[Any, S
     builds a network block by block and never changes a block once it has been walked."""
     kind = layer.get("type")
     if kind == "conv2d" or kind in POOLS:
-        if len(shape) != 3:
-            raise SpecError(f"{kind} needs a (C, H, W) input, got {shape}")
-        c, h, w = shape
-        k, s, p = window(layer)
-        if k < 1 or s < 1 or p < 0:
-            raise SpecError(f"{kind}: kernel and stride must be >= 1 and padding >= 0")
-        if h + 2 * p < k or w + 2 * p < k:
-            raise SpecError(f"{kind}: kernel {k} does not fit the padded input {h}x{w} (padding {p})")
-        out_h, out_w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+        c, out_h, out_w, _ = _window_out(kind, shape, layer)
         if kind in POOLS:
             return (c, out_h, out_w)
-        out_c, groups = int(_get(layer, "out_channels")), int(layer.get("groups", 1))
-        if groups < 1 or c % groups or out_c % groups:
-            raise SpecError(f"conv2d: groups={groups} must divide both {c} input and {out_c} output channels")
-        return (out_c, out_h, out_w)
+        return (_conv_channels(c, layer)[0], out_h, out_w)
     if kind in ACTIVATIONS:
         return shape
     if kind == "flatten":
@@ -148,18 +166,8 @@ def shape_step(shape: Shape, layer: dict[str, Any], memo: dict[int, tuple[Any, S
             known = memo.get(id(layer))
             if known is not None and known[0] is layer and known[1] == shape:
                 return known[2]
-        merge, branches = layer.get("merge"), layer.get("branches")
-        if merge not in ("concat", "sum") or not branches:
-            raise SpecError("parallel needs merge 'concat' or 'sum' and a non-empty list of branches")
-        shapes = [walk_shape(shape, branch, memo) for branch in branches]
-        if merge == "sum":
-            if len(set(shapes)) != 1:
-                raise SpecError(f"sum merge needs equal branch shapes, got {shapes}")
-            out = shapes[0]
-        else:
-            if any(len(s) != 3 for s in shapes) or len({s[1:] for s in shapes}) != 1:
-                raise SpecError(f"concat merge needs (C, H, W) branches of equal H, W, got {shapes}")
-            out = (sum(s[0] for s in shapes), *shapes[0][1:])
+        merge, branches = _branches(layer)
+        out = _merged(merge, [walk_shape(shape, branch, memo) for branch in branches])
         if memo is not None:
             memo[id(layer)] = (layer, shape, out)  # holding the layer keeps its id unique
         return out
@@ -176,20 +184,15 @@ def walk_shape(shape: Sequence[int], layers: Sequence[dict[str, Any]],
 
 
 def _parallel(shape: Shape, layer: dict[str, Any]) -> tuple[Shape, int, Ops]:
-    merge, branches = layer.get("merge"), layer.get("branches")
-    if merge not in ("concat", "sum") or not branches:
-        raise SpecError("parallel needs merge 'concat' or 'sum' and a non-empty list of branches")
+    merge, branches = _branches(layer)
     results = [walk(shape, branch) for branch in branches]
     shapes = [r[0] for r in results]
     params = sum(r[1] for r in results)
     ops = sum((r[2] for r in results), Ops())
+    out = _merged(merge, shapes)
     if merge == "sum":
-        if len(set(shapes)) != 1:
-            raise SpecError(f"sum merge needs equal branch shapes, got {shapes}")
-        return shapes[0], params, ops + Ops(adds=(len(shapes) - 1) * numel(shapes[0]))
-    if any(len(s) != 3 for s in shapes) or len({s[1:] for s in shapes}) != 1:
-        raise SpecError(f"concat merge needs (C, H, W) branches of equal H, W, got {shapes}")
-    return (sum(s[0] for s in shapes), *shapes[0][1:]), params, ops
+        ops = ops + Ops(adds=(len(shapes) - 1) * numel(out))
+    return out, params, ops
 
 
 def walk(shape: Sequence[int], layers: Sequence[dict[str, Any]]) -> tuple[Shape, int, Ops]:
