@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
 
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 for _var in THREAD_VARS:
@@ -35,24 +34,6 @@ import wire  # noqa: E402
 sys.path.remove(_HERE)
 
 PRELOADABLE = {"torch"}
-
-
-def read_exact(fd: int, size: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = os.read(fd, size - len(chunks))
-        if not chunk:
-            return None
-        chunks += chunk
-    return bytes(chunks)
-
-
-def read_frame(fd: int) -> Any:
-    header = read_exact(fd, wire.header_size())
-    if header is None:
-        return None
-    payload = read_exact(fd, wire.frame_length(header))
-    return None if payload is None else wire.loads(payload)
 
 
 def preload(names: list[str]) -> None:
@@ -113,8 +94,8 @@ def main() -> int:
 
         for fd in (0, result_fd):
             msvcrt.setmode(fd, os.O_BINARY)
-    start = read_frame(0)
-    job = read_frame(0)
+    start = wire.read_frame(0)
+    job = wire.read_frame(0)
     if not isinstance(start, dict) or not isinstance(job, dict):
         return 1
     preload([str(p) for p in start.get("preload") or []])

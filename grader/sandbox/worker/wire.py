@@ -380,6 +380,27 @@ def _head(head: bytes, elements: int | None) -> Any:
     return loads(head, budget)
 
 
+def read_exact(fd: int, size: int) -> bytes | None:
+    """Exactly ``size`` bytes from a blocking file descriptor, or None at end of file."""
+    chunks = bytearray()
+    while len(chunks) < size:
+        chunk = os.read(fd, size - len(chunks))
+        if not chunk:
+            return None
+        chunks += chunk
+    return bytes(chunks)
+
+
+def read_frame(fd: int) -> Any:
+    """The next message from the grader on a blocking descriptor (the worker's and the portable child's stdin),
+    or None at end of file."""
+    header = read_exact(fd, header_size())
+    if header is None:
+        return None
+    payload = read_exact(fd, frame_length(header))
+    return None if payload is None else loads(payload)
+
+
 def header_size() -> int:
     return _HEADER.size
 

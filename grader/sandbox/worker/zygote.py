@@ -43,24 +43,6 @@ import numpy  # noqa: E402
 PRELOADABLE = {"torch"}
 
 
-def read_exact(fd: int, size: int) -> bytes | None:
-    chunks = bytearray()
-    while len(chunks) < size:
-        chunk = os.read(fd, size - len(chunks))
-        if not chunk:
-            return None
-        chunks += chunk
-    return bytes(chunks)
-
-
-def read_frame(fd: int) -> dict | None:
-    header = read_exact(fd, wire.header_size())
-    if header is None:
-        return None
-    payload = read_exact(fd, wire.frame_length(header))
-    return None if payload is None else wire.loads(payload)
-
-
 def write_frame(fd: int, message: dict) -> None:
     wire.write_all(fd, wire.message_frame(message))
 
@@ -143,7 +125,7 @@ def describe(config: dict) -> dict:
 
 def main() -> int:
     stdin, stdout = 0, 1
-    config = read_frame(stdin)
+    config = wire.read_frame(stdin)
     if config is None:
         return 1
     confine.prctl(confine.PR_SET_DUMPABLE, 0)  # children may not read this process
@@ -152,7 +134,7 @@ def main() -> int:
     config["drop_uid"] = bool(config.get("drop_uid")) and os.geteuid() == 0 and can_setuid()
     write_frame(stdout, {"type": "hello", "isolation": describe(config)})
     while True:
-        control = read_frame(stdin)
+        control = wire.read_frame(stdin)
         if control is None or control.get("op") != "job":
             return 0
         loaded = preload(list(control.get("preload", [])))
@@ -161,7 +143,7 @@ def main() -> int:
         if pid == 0:
             code = 0
             try:
-                job = read_frame(stdin)
+                job = wire.read_frame(stdin)
                 if job is not None:
                     jobrun.run_job(config, job, stdout)
             except BaseException:  # noqa: BLE001 - reported through job_end
