@@ -190,10 +190,21 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else ""
 
 
-def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Verdict, book: CaseBook) -> str:
+Diagnosis = tuple[str, int | None]  # the hint, and the index of the known mistake it names (None: the check's own)
+
+
+def _mistake_message(planned: Planned, index: int, mistake: Any) -> str:
+    """What mistake ``index`` says on this case (the student edition ships it per case)."""
+    if planned.solved is not None:
+        return planned.solved.messages.get(index) or (mistake.message if isinstance(mistake.message, str) else "")
+    assert planned.case is not None
+    return mistake.describe(planned.case.args)
+
+
+def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Verdict, book: CaseBook) -> Diagnosis:
     """The targeted message of a known mistake the output matches, else the checker's own hint."""
     if verdict.outcome == "passed" or planned.case is None:
-        return verdict.hint
+        return verdict.hint, None
     # A hidden case is one student's: its mistakes' outputs are not kept, and whether a mistake applies there
     # (answers differently from the reference) is asked only of a mistake the output matches, the rarer test.
     lazy = planned.solved is None and planned.kind == "hidden"
@@ -216,39 +227,23 @@ def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Ver
         if matched and lazy and not _applies(problem, planned, wrong):
             continue
         if matched:
-            if planned.solved is not None:
-                return planned.solved.messages.get(index, mistake.message if isinstance(mistake.message, str) else "")
-            return mistake.describe(planned.case.args)
-    return verdict.hint
+            return _mistake_message(planned, index, mistake), index
+    return verdict.hint, None
 
 
-def _diagnose_error(problem: FunctionProblem, planned: Planned, detail: str) -> str:
-    """The message of a known mistake recognised by the exception it raises (``Mistake.raises``), else ''."""
-    assert planned.case is not None
+def _diagnose_error(problem: FunctionProblem, planned: Planned, detail: str) -> Diagnosis:
+    """A known mistake recognised by the exception it raises (``Mistake.raises``), else ('', None)."""
     for index, mistake in enumerate(problem.mistakes):
         if mistake.matches_error(detail):
-            if planned.solved is not None:
-                return planned.solved.messages.get(index, mistake.message if isinstance(mistake.message, str) else "")
-            return mistake.describe(planned.case.args)
-    return ""
+            return _mistake_message(planned, index, mistake), index
+    return "", None
 
 
-def _cause(problem: FunctionProblem, planned: Planned, outcome: str, hint: str, detail: str = "") -> str:
+def _cause(outcome: str, mistake: int | None, detail: str = "") -> str:
     """What produced a failure, the same for every student it happens to (reports group failures by it):
     ``mistake:<index>`` for a known mistake, else the check's own verdict or the kind of error."""
-    assert planned.case is not None
-    if hint:
-        for index, mistake in enumerate(problem.mistakes):
-            if planned.solved is not None:
-                text = planned.solved.messages.get(index) or (mistake.message if isinstance(mistake.message, str)
-                                                              else "")
-            else:
-                try:
-                    text = mistake.describe(planned.case.args)
-                except Exception:  # noqa: BLE001 - a message that cannot be built names nothing
-                    continue
-            if text == hint:
-                return f"mistake:{index}"
+    if mistake is not None:
+        return f"mistake:{mistake}"
     if outcome == "error":
         kind = detail.split(":", 1)[0].strip() if detail else ""
         return f"error:{kind}" if kind.isidentifier() else "error"
@@ -284,7 +279,7 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
             verdict = Verdict("invalid", f"the grader could not check this output ({type(exc).__name__}: {exc})")
         if verdict.passed and not audience.details_always:
             return CaseResult(outcome="passed", max_error=_finite(verdict.max_error), **base)
-        hint = _diagnose(problem, planned, report.value, verdict, book)
+        hint, mistake = _diagnose(problem, planned, report.value, verdict, book)
         shown: dict[str, Any] = {}
         if details or audience.details_always:
             shown["inputs"] = _inputs(problem, planned.case.args)
@@ -293,7 +288,7 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
             shown["got"] = values.encode(report.value)
         return CaseResult(outcome=verdict.outcome, message=verdict.message, hint=hint,
                           max_error=_finite(verdict.max_error), where=verdict.where, values=shown,
-                          cause=_cause(problem, planned, verdict.outcome, hint), **base)
+                          cause=_cause(verdict.outcome, mistake), **base)
     outcome, message, hint = {
         "error": ("error", _first_line(report.detail) or "the function raised an exception", ""),
         "invalid": ("invalid", report.detail or "the returned value could not be read", ""),
@@ -306,9 +301,11 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
         message, hint = "not implemented yet (raises NotImplementedError)", ""
     elif "MemoryError" in report.detail:
         hint = "the memory limit was exceeded"
-    elif report.status == "error":
-        hint = _diagnose_error(problem, planned, report.detail) or hint
-    cause = "not implemented" if report.not_implemented else _cause(problem, planned, outcome, hint, report.detail)
+    mistake = None
+    if report.status == "error" and not report.not_implemented and "MemoryError" not in report.detail:
+        found, mistake = _diagnose_error(problem, planned, report.detail)
+        hint = found or hint
+    cause = "not implemented" if report.not_implemented else _cause(outcome, mistake, report.detail)
     return CaseResult(outcome=outcome, message=message, hint=hint, detail=report.detail,
                       values={"inputs": _inputs(problem, planned.case.args)} if details else {}, cause=cause, **base)
 

@@ -69,6 +69,11 @@ def test_known_mistake_gets_its_targeted_message(toy) -> None:
     result = run(toy, GOOD.replace("return 2 * x", "return x + 2"))
     failing = [c for c in result.problems[0].cases if not c.passed]
     assert failing and all(c.hint == "you added 2 instead of multiplying by 2" for c in failing)
+    assert {c.cause for c in failing} == {"mistake:0"}  # reports group failures by the mistake that made them
+    other = run(toy, GOOD.replace("return 2 * x", "return 3 * x"))
+    assert {c.cause for c in other.problems[0].cases if not c.passed} == {"values"}
+    raising = run(toy, GOOD.replace("return 2 * x", "return 1 / 0"))
+    assert {c.cause for c in raising.problems[0].cases} == {"error:ZeroDivisionError"}
     first = failing[0]
     assert set(first.values) == {"inputs", "expected", "got"} and first.replay
     x = decode(first.values["inputs"]["x"])

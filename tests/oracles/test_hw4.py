@@ -144,7 +144,7 @@ def test_finite_difference_mistakes_fail_with_their_message() -> None:
         for planned in book.public("hw4", problem):
             got = wrong.reshape(2, 1, 3, 3)  # the conv2d layout: recognised through the check's canonical form
             verdict = problem.check(got, None, planned.case)
-            assert verdict.outcome == "failed" and _diagnose(problem, planned, got, verdict, book) == mistake.message
+            assert verdict.outcome == "failed" and _diagnose(problem, planned, got, verdict, book)[0] == mistake.message
 
 
 # ------------------------------------------------------------------ avgpool_as_conv
@@ -219,7 +219,7 @@ def test_greyscale_mistakes_caught() -> None:
         for mistake in problem.mistakes:
             verdict = problem.check(mistake.answer(), None, planned.case)
             assert not verdict.passed
-            assert _diagnose(problem, planned, mistake.answer(), verdict, book) == mistake.message
+            assert _diagnose(problem, planned, mistake.answer(), verdict, book)[0] == mistake.message
 
 
 # ------------------------------------------------------------------ maxpool_commutes
