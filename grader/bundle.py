@@ -14,7 +14,6 @@ import base64
 import hashlib
 import io
 import json
-import re
 import sys
 import zipfile
 from collections.abc import Iterable
@@ -25,8 +24,9 @@ from typing import Any
 from . import __version__
 from .engine import NOT_APPLICABLE, Audience, CaseBook, mistake_output, plan_cases
 from .errors import SpecError
+from .formatting import spells_number
 from .loader import _package, load_assignment, problems_root
-from .spec import AnswersProblem, Assignment, FunctionProblem, Withheld
+from .spec import AnswersProblem, Assignment, FunctionProblem
 from .student_course import FORMAT, PACKAGE, check_to_data
 from .values import encode
 
@@ -120,20 +120,16 @@ def _answer_values(assignment: Assignment) -> list[int]:
             if isinstance(v, int) and not isinstance(v, bool) and abs(v) >= 100]
 
 
-def leaked_forms(value: int) -> list[str]:
-    """The ways a number could be written in what ships: plain, grouped, and cheaply encoded."""
+def encoded_forms(value: int) -> list[str]:
+    """Cheap encodings of a number that could hide it in what ships: base64 and common hashes of its digits."""
     text = str(value)
-    forms = [text, f"{value:,}", f"{value:_}", base64.b64encode(text.encode()).decode().rstrip("=")]
-    forms += [hashlib.new(h, text.encode()).hexdigest() for h in ("md5", "sha1", "sha256")]
-    return forms
+    return [base64.b64encode(text.encode()).decode().rstrip("="),
+            *(hashlib.new(h, text.encode()).hexdigest() for h in ("md5", "sha1", "sha256"))]
 
 
 def reveals(blob: str, value: int) -> bool:
     """Is the number written in ``blob`` (alone, grouped in thousands, or cheaply encoded)?"""
-    plain = re.sub(r"(?<=\d)[,_ ](?=\d{3})", "", blob)
-    if re.search(rf"(?<![\d.]){abs(value)}(?!\d)", plain):
-        return True
-    return any(form in blob for form in leaked_forms(value)[3:])
+    return spells_number(blob, value) or any(form in blob for form in encoded_forms(value))
 
 
 def _solved(assignment: Assignment, problem: FunctionProblem, book: CaseBook) -> list[dict[str, Any]]:
@@ -267,4 +263,4 @@ def build(assignment_ids: list[str], out_dir: Path, problems_dir: Path | None = 
     return path
 
 
-__all__ = ["LeakError", "Withheld", "build", "course_files"]
+__all__ = ["LeakError", "build", "course_files", "reveals"]

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import math
-import re
 import shlex
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +17,7 @@ from typing import Any
 
 from . import values
 from .checks import Exact, Property, Verdict, same_data
+from .formatting import spells_number
 from .limits import DETAILED_FAILURES, Limits
 from .results import CaseResult, ProblemResult, SubmissionResult, score_problem
 from .sandbox.runner import Call, CallReport, ImportReport, Job, Runner, RunReport
@@ -347,11 +347,9 @@ def check_answer(problem: AnswersProblem, planned: Planned, answers: dict[str, A
 
 
 def _reveals(text: str, expected: Any) -> bool:
-    """Does ``text`` spell out the number ``expected`` (as 1234567, 1,234,567 or 1_234_567)?"""
-    if not text or not isinstance(expected, int) or isinstance(expected, bool):
-        return False
-    digits = re.sub(r"(?<=\d)[,_ ](?=\d{3})", "", text)
-    return re.search(rf"(?<![\d.]){abs(expected)}(?![\d])", digits) is not None
+    """Does ``text`` spell out the ANSWERS value ``expected``?"""
+    return bool(text) and isinstance(expected, int) and not isinstance(expected, bool) \
+        and spells_number(text, expected)
 
 
 # ------------------------------------------------------------------ assembling

@@ -5,6 +5,7 @@ Results hold values as data (:mod:`grader.values`); renderers turn them into tex
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -238,3 +239,9 @@ def side_by_side(expected: Any, got: Any) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     _compare("", expected, got, out)
     return out
+
+
+def spells_number(text: str, value: int) -> bool:
+    """Does ``text`` write out the integer ``value`` (as 1234567, 1,234,567, 1_234_567 or 1 234 567)?"""
+    plain = re.sub(r"(?<=\d)[,_ ](?=\d{3})", "", text)
+    return re.search(rf"(?<![\d.]){abs(value)}(?!\d)", plain) is not None

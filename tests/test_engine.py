@@ -177,3 +177,22 @@ def test_selftest_catches_a_reference_that_mutates_its_inputs() -> None:
         mistakes=(Mistake("plus two", lambda x: x + 2),))
     findings = run_selftest(Assignment("mut", "t", "s", "x", (Entry(problem, 1),)))
     assert any(f.variant == "reference" and "mutates" in f.problem_text for f in findings)
+
+
+def test_a_self_check_hint_never_spells_out_an_answer(toy) -> None:
+    from dataclasses import replace
+
+    answers = toy.answers
+    key = replace(answers.keys[0], mistakes={"answer": {24: "digits swapped: the answer is 42, not 24"}})
+    problem = replace(answers, keys=(key, *answers.keys[1:]))
+    course = replace(toy, entries=tuple(replace(e, problem=problem) if e.problem is answers else e
+                                        for e in toy.entries))
+    source = GOOD.replace('"answer": 42', '"answer": 24')
+    student = run(course, source).problems[2].cases[0]
+    assert student.outcome == "failed" and student.hint == "" and "42" not in student.message
+    instructor = run(course, source, Audience(reveal_answers=True)).problems[2].cases[0]
+    assert instructor.hint == "digits swapped: the answer is 42, not 24"
+    grouped = replace(key, expected=1_234_567, mistakes={"answer": {24: "the total is 1,234,567"}})
+    course = replace(course, entries=tuple(replace(e, problem=replace(problem, keys=(grouped, *answers.keys[1:])))
+                                           if e.problem is problem else e for e in course.entries))
+    assert run(course, source).problems[2].cases[0].hint == ""
