@@ -48,7 +48,7 @@ from .results import (
     to_dict,
 )
 from .sandbox.runner import Isolation, Limits, Runner
-from .seeding import secret_id
+from .seeding import CASES_SCHEME, secret_id
 from .spec import Assignment, FunctionProblem
 from .submission import read_submission
 
@@ -273,7 +273,7 @@ class Journal:
 
 def fingerprint(assignment: Assignment, source_sha: str, secret: str, limits: Limits, digest: str,
                 isolation: str) -> str:
-    parts = [__version__, assignment.id, source_sha, secret_id(secret), repr(limits), digest, isolation]
+    parts = [__version__, assignment.id, source_sha, secret_id(secret), repr(limits), digest, isolation, CASES_SCHEME]
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 

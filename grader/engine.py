@@ -21,7 +21,7 @@ from .formatting import spells_number
 from .limits import DETAILED_FAILURES, Limits
 from .results import CaseResult, ProblemResult, SubmissionResult, score_problem
 from .sandbox.runner import Call, CallReport, ImportReport, Job, Runner, RunReport
-from .seeding import case_rng
+from .seeding import case_rng, hidden_rng, hidden_variant
 from .spec import AnswersProblem, Assignment, Case, FunctionProblem, Problem, SolvedCase
 from .submission import Submission
 
@@ -73,7 +73,8 @@ class CaseBook:
 
     def __init__(self) -> None:
         self._public: dict[tuple[str, int], list[Planned]] = {}
-        self._wrong: dict[tuple[int, int], Any] = {}
+        self._hidden: dict[tuple[str, int, int, int, str], Planned] = {}
+        self._wrong: dict[tuple[int, int], tuple[Case, Any]] = {}
 
     def public(self, assignment: str, problem: FunctionProblem) -> list[Planned]:
         key = (assignment, id(problem))
@@ -87,7 +88,20 @@ class CaseBook:
                     case = problem.generate(case_rng(assignment, problem.id, "public", i), i)
                     planned.append(Planned(problem, f"public-{i + 1}", "public", case))
                 cached = [compute_expected(p) for p in planned]
-            self._public[key] = cached  # a race only computes the same list twice
+            cached = self._public.setdefault(key, cached)  # racing threads solve it twice, and all keep one
+        return cached
+
+    def hidden(self, assignment: str, problem: FunctionProblem, index: int, variant: int, secret: str) -> Planned:
+        """Variant ``variant`` of hidden slot ``index``, solved; drawn once per book, as the students who get
+        it share it (``seeding.HIDDEN_VARIANTS``)."""
+        key = (assignment, id(problem), index, variant, secret)
+        cached = self._hidden.get(key)
+        if cached is None or cached.problem is not problem:
+            case = problem.generate(hidden_rng(assignment, problem.id, index, variant, secret), index)
+            fresh = compute_expected(Planned(problem, f"hidden-{index + 1}", "hidden", case))
+            cached = self._hidden.setdefault(key, fresh)  # racing threads solve it twice, and all keep one
+            if cached.problem is not problem:  # a problem since replaced had this id
+                self._hidden[key] = cached = fresh
         return cached
 
     def wrong_answer(self, problem: FunctionProblem, planned: Planned, index: int) -> Any:
@@ -95,12 +109,12 @@ class CaseBook:
         if planned.solved is not None:
             return planned.solved.wrong.get(index, NOT_APPLICABLE)
         assert planned.case is not None
-        key = (id(planned.case), index) if planned.kind != "hidden" else None
-        if key is not None and key in self._wrong:
-            return self._wrong[key]
+        key = (id(planned.case), index)
+        cached = self._wrong.get(key)
+        if cached is not None and cached[0] is planned.case:
+            return cached[1]
         wrong = mistake_output(problem, planned, index)
-        if key is not None:
-            self._wrong[key] = wrong
+        self._wrong[key] = (planned.case, wrong)  # holding the case keeps its id unique
         return wrong
 
 
@@ -117,20 +131,12 @@ def mistake_output(problem: FunctionProblem, planned: Planned, index: int) -> An
     return wrong
 
 
-def _applies(problem: FunctionProblem, planned: Planned, wrong: Any) -> bool:
-    """Whether a mistake's output ``wrong`` differs from the reference here: :func:`mistake_output`'s test."""
-    try:
-        return not (same_data(wrong, planned.expected) or problem.check.agrees(wrong, planned.expected, planned.case))
-    except Exception:  # noqa: BLE001 - as mistake_output: a mistake that cannot be compared does not apply
-        return False
-
-
 def function_cases(assignment: str, problem: FunctionProblem, audience: Audience, book: CaseBook) -> list[Planned]:
     planned = list(book.public(assignment, problem))
     if audience.hidden:
         for i in range(problem.hidden_count):
-            rng = case_rng(assignment, problem.id, "hidden", i, audience.secret, audience.student)
-            planned.append(Planned(problem, f"hidden-{i + 1}", "hidden", problem.generate(rng, i)))
+            variant = hidden_variant(assignment, problem.id, i, audience.secret, audience.student)
+            planned.append(book.hidden(assignment, problem, i, variant, audience.secret))
     return planned
 
 
@@ -165,7 +171,8 @@ def compute_expected(planned: Planned) -> Planned:
 
 
 def build_job(assignment: Assignment, submission: Submission, plan: Plan, limits: Limits) -> Job:
-    calls = tuple(Call(p.problem.function, p.case.args, shared=p.kind != "hidden") for p in plan.cases
+    # every case comes from the book, shared by the students who get it: its inputs are worth encoding once
+    calls = tuple(Call(p.problem.function, p.case.args, shared=True) for p in plan.cases
                   if isinstance(p.problem, FunctionProblem) and p.case is not None)
     return Job(
         source=submission.source,
@@ -205,26 +212,15 @@ def _diagnose(problem: FunctionProblem, planned: Planned, got: Any, verdict: Ver
     """The targeted message of a known mistake the output matches, else the checker's own hint."""
     if verdict.outcome == "passed" or planned.case is None:
         return verdict.hint, None
-    # A hidden case is one student's: its mistakes' outputs are not kept, and whether a mistake applies there
-    # (answers differently from the reference) is asked only of a mistake the output matches, the rarer test.
-    lazy = planned.solved is None and planned.kind == "hidden"
     check = problem.check
     for index, mistake in enumerate(problem.mistakes):
-        if lazy:
-            try:
-                wrong = mistake.answer(*planned.case.args)
-            except Exception:  # noqa: BLE001 - a mistake that does not apply to these inputs
-                continue
-        else:
-            wrong = book.wrong_answer(problem, planned, index)
-            if wrong is NOT_APPLICABLE:
-                continue
+        wrong = book.wrong_answer(problem, planned, index)
+        if wrong is NOT_APPLICABLE:
+            continue
         try:
             matched = check.same_answer(got, wrong, planned.case) if isinstance(check, Property) \
                 else same_data(got, wrong) or check.agrees(got, wrong, planned.case)
         except Exception:  # noqa: BLE001 - outputs that cannot even be compared do not match
-            continue
-        if matched and lazy and not _applies(problem, planned, wrong):
             continue
         if matched:
             return _mistake_message(planned, index, mistake), index

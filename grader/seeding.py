@@ -1,9 +1,10 @@
 """Seeds for randomized cases, derived so that they are reproducible and cannot be guessed.
 
 Public cases come from (assignment, problem, index) alone, so every student
-sees the same ones. Hidden cases also mix in the instructor's secret and the
-student id through a keyed BLAKE2 hash: without the secret, a student cannot
-compute their hidden inputs; with it, the instructor can replay any case.
+sees the same ones. Hidden cases mix in the instructor's secret through a keyed
+BLAKE2 hash, and the student id chooses each hidden slot's variant (see
+HIDDEN_VARIANTS): without the secret, a student cannot compute their hidden
+inputs; with it, the instructor can replay any case.
 """
 
 from __future__ import annotations
@@ -33,6 +34,25 @@ def case_seed(assignment: str, problem: str, kind: str, index: int, secret: str 
 def case_rng(assignment: str, problem: str, kind: str, index: int, secret: str = "",
              student: str = "") -> np.random.Generator:
     return np.random.default_rng(case_seed(assignment, problem, kind, index, secret, student))
+
+
+# Hidden cases: slot ``i`` of a problem (its edge case, by the generator's index) has HIDDEN_VARIANTS
+# variants drawn from the secret alone, and each student gets one of them, chosen by a keyed hash of
+# the student id. A class then shares one pool of solved cases (drawn, solved and diagnosed once per
+# batch) while two students share a given slot's inputs with probability 1/HIDDEN_VARIANTS and all of
+# a problem's hidden inputs practically never. CASES_SCHEME names this derivation in journal keys.
+HIDDEN_VARIANTS = 16
+CASES_SCHEME = "variants-16"
+
+
+def hidden_variant(assignment: str, problem: str, index: int, secret: str, student: str) -> int:
+    """Which of slot ``index``'s variants ``student`` gets: unknowable without the secret."""
+    return case_seed(assignment, problem, "variant", index, secret, student) % HIDDEN_VARIANTS
+
+
+def hidden_rng(assignment: str, problem: str, index: int, variant: int, secret: str) -> np.random.Generator:
+    """The generator of one variant of hidden slot ``index`` (the same for every student who gets it)."""
+    return case_rng(assignment, problem, f"hidden:{variant}", index, secret)
 
 
 def secret_id(secret: str) -> str:

@@ -120,7 +120,9 @@ def test_public_cases_are_fixed_and_hidden_depend_on_secret_and_student(toy) -> 
     assert a1 != args(Audience(hidden=True, secret="k2", student="alice"))
     hidden = Audience(hidden=True, secret="k1", student="alice")
     assert args(hidden, ("example", "public")) == public  # hidden grading also runs the public cases
-    assert args(hidden, ("hidden",)) and all(h not in public for h in args(hidden, ("hidden",)))
+    drawn = args(hidden, ("hidden",))
+    floats = [h for h in drawn if isinstance(h[0], list)]  # double's random vectors; halves' ints may coincide
+    assert floats and all(h not in public for h in floats)
 
 
 def test_every_failing_case_has_a_replay_command(toy) -> None:

@@ -30,6 +30,7 @@ from grader.submission import Submission, read_submission
 pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[1]
 LIMITS = Limits(case_seconds=0.5, import_seconds=2.0)
+PUBLIC = Audience()
 SAMPLE_LIMITS = Limits(case_seconds=1.0, import_seconds=5.0)  # the torch sample alone can take 3 s to import
 HALVES = "def halves(n):\n    return (n // 2, n - n // 2)\n"
 ANSWERS = 'ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}\n'
@@ -47,10 +48,13 @@ def toy():
     return load_assignment("toy", COURSE)
 
 
-def grade_source(toy, runner, double_body: str, prelude: str = "import numpy as np\n"):
+def grade_source(toy, runner, double_body: str, prelude: str = "import numpy as np\n", audience: Audience = PUBLIC):
     source = f"{prelude}def double(x):\n" + "".join(f"    {line}\n" for line in double_body.splitlines())
     source += HALVES + ANSWERS
-    return grade(toy, Submission("s", Path("toy.py"), source), runner, Audience(), LIMITS)
+    return grade(toy, Submission("s", Path("toy.py"), source), runner, audience, LIMITS)
+
+
+HIDDEN = Audience(hidden=True, secret="sandbox-tests", student="s")  # the examples, public and hidden cases
 
 
 def verdicts(result) -> tuple:
@@ -123,6 +127,15 @@ def test_loop_in_a_function_times_out_and_the_rest_runs(toy, portable, body: str
     cases = [c for p in result.problems if p.id == "double" for c in p.cases]
     assert sum("no answer within" in c.message + c.detail for c in cases) == LIMITS.timeouts_per_function
     assert all("already timed out" in c.message for c in cases if c.outcome == "not_run")
+    assert_rest_graded(result)
+
+
+def test_a_function_that_always_ends_its_process_is_stopped(toy, portable) -> None:
+    result = grade_source(toy, portable, "import os\nos._exit(0)", audience=HIDDEN)
+    cases = [c for p in result.problems if p.id == "double" for c in p.cases]
+    most = LIMITS.crashes_per_function
+    assert [c.outcome for c in cases[:most]] == ["error"] * most
+    assert cases[most:] and all("ended its process" in c.message for c in cases[most:])
     assert_rest_graded(result)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from toy import COURSE  # tests/, on sys.path under pytest
 
-from grader.engine import Audience, grade
+from grader.engine import Audience, grade, plan_cases
 from grader.errors import IsolationError
 from grader.loader import load_assignment
 from grader.sandbox import isolation as iso
@@ -20,6 +20,7 @@ from grader.submission import Submission
 
 pytestmark = pytest.mark.sandbox
 LIMITS = Limits(case_seconds=0.5, import_seconds=2.0)
+PUBLIC = Audience()
 HALVES = "def halves(n):\n    return (n // 2, n - n // 2)\n"
 ANSWERS = 'ANSWERS = {"answer": 42, "ops": {"a": 1, "b": 2}}\n'
 
@@ -35,10 +36,13 @@ def runner():
         yield r
 
 
-def grade_source(toy, runner, double_body: str, prelude: str = "import numpy as np\n"):
+def grade_source(toy, runner, double_body: str, prelude: str = "import numpy as np\n", audience: Audience = PUBLIC):
     source = f"{prelude}def double(x):\n" + "".join(f"    {line}\n" for line in double_body.splitlines())
     source += HALVES + ANSWERS
-    return grade(toy, Submission("s", Path("toy.py"), source), runner, Audience(), LIMITS)
+    return grade(toy, Submission("s", Path("toy.py"), source), runner, audience, LIMITS)
+
+
+HIDDEN = Audience(hidden=True, secret="sandbox-tests", student="s")  # the examples, public and hidden cases
 
 
 def outcomes(result, problem="double"):
@@ -75,12 +79,44 @@ def test_isolation_is_full_here(runner) -> None:
 ])
 def test_hostile_function_fails_only_its_cases(toy, runner, body: str, outcome: str, text: str) -> None:
     result = grade_source(toy, runner, body)
-    # a function that timed out twice is not called again: its other cases are "not run", not timeouts
-    assert outcomes(result) - {"not_run"} == {outcome} and ("not_run" not in outcomes(result) or outcome == "timeout")
+    # a function that timed out twice, or ended its process 3 times in a row, is not called again: its other
+    # cases are "not run" (worker/policy.py)
+    stops = outcome == "timeout" or "os._exit" in body
+    assert outcomes(result) - {"not_run"} == {outcome} and ("not_run" not in outcomes(result) or stops)
     double = result.problems[0]
     assert double.score == 0
     assert all(re.search(text, c.message + c.detail + c.hint) for c in double.cases if c.outcome == outcome)
     assert_rest_graded(result)
+
+
+def test_a_function_that_always_ends_its_process_is_stopped(toy, runner) -> None:
+    """Each crash costs a fresh process: after crashes_per_function in a row, the function's other calls are
+    skipped, and the other functions are graded."""
+    result = grade_source(toy, runner, "import os\nos._exit(0)", audience=HIDDEN)
+    cases = next(p for p in result.problems if p.id == "double").cases
+    assert len(cases) > LIMITS.crashes_per_function + 1
+    assert [c.outcome for c in cases[:LIMITS.crashes_per_function]] == ["error"] * LIMITS.crashes_per_function
+    assert all(c.outcome == "not_run" and "ended its process 3 times in a row" in c.message
+               for c in cases[LIMITS.crashes_per_function:])
+    assert_rest_graded(result)
+
+
+def test_crashes_on_some_inputs_keep_the_other_answers(toy, runner) -> None:
+    """Only crashes in a row stop a function: one that dies on some inputs keeps every answer it gives."""
+    result = grade_source(toy, runner, "import os\nif len(x) % 2:\n    os._exit(0)\nreturn 2 * x", audience=HIDDEN)
+    cases = next(p for p in result.problems if p.id == "double").cases
+    plan = [p for p in plan_cases(toy, HIDDEN).cases if p.problem.id == "double"]
+    expected, in_a_row = [], 0
+    for planned in plan:  # the policy, replayed on the inputs: odd lengths crash
+        if in_a_row >= LIMITS.crashes_per_function:
+            expected.append("not_run")
+            continue
+        crashes = len(planned.case.args[0]) % 2 == 1
+        in_a_row = in_a_row + 1 if crashes else 0
+        expected.append("error" if crashes else "passed")
+    assert [c.outcome for c in cases] == expected
+    assert "error" in expected and "passed" in expected[expected.index("error"):]  # an answer after a crash counts
+    assert all("exited with status 0" in c.message for c in cases if c.outcome == "error")
 
 
 def test_print_flood_is_capped_and_ignored(toy, runner) -> None:

@@ -30,9 +30,10 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from .process import _Collector
+from .process import SharedCalls, _Collector, job_message
 from .runner import Isolation, Job, RunReport
 from .worker import wire
+from .worker.policy import Strikes
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "worker" / "portable_child.py"
 STARTUP_SECONDS = 60.0  # booting Python and numpy (and torch, when preloaded) before the import clock starts
@@ -215,11 +216,7 @@ class _JobRun:
         self.calls = job.calls
         self.limits = job.limits.for_worker(len(job.calls))
         self.preload = list(job.preload)
-        self.payload = wire.frame(wire.dumps({
-            "source": job.source, "filename": job.filename, "module": job.module,
-            "functions": list(job.functions), "want_answers": job.want_answers, "limits": self.limits,
-            "calls": [{"function": c.function, "args": wire.to_wire(tuple(c.args))} for c in job.calls],
-        }))
+        self.payload = job_message(job, runner.shared)
         self.output = _Output(self.limits["output_bytes"])
         self.collected = _Collector(len(job.calls), runner.isolation, job.limits)
 
@@ -230,12 +227,12 @@ class _JobRun:
         limits = self.limits
         began = time.monotonic()
         job_deadline = began + limits["job_seconds"]
-        timeouts: dict[str, int] = {}
+        strikes = Strikes(limits)
         index = 0
         imported = False
         while not imported or index < len(self.calls):
             if imported:
-                index = self._skip_exhausted(index, timeouts)
+                index = self._skip_exhausted(index, strikes)
                 if index >= len(self.calls):
                     break
                 if time.monotonic() > job_deadline:
@@ -253,7 +250,7 @@ class _JobRun:
                 current.start(head, self.payload, self.output, limits["cpu_seconds"])
                 self._await_import(current, first_time=not imported)
                 imported = True
-                index = self._run_calls(current, index, timeouts, job_deadline)
+                index = self._run_calls(current, index, strikes, job_deadline)
             except ChildGone as gone:
                 self._gone(imported, index, gone)
                 break
@@ -302,29 +299,27 @@ class _JobRun:
         for rest in range(index, len(self.calls)):
             self.emit({"type": "result", "index": rest, "status": status, "detail": detail})
 
-    def _skip_exhausted(self, index: int, timeouts: dict[str, int]) -> int:
-        """Skip calls of functions that already timed out too often; return the next to run."""
-        most = self.limits["timeouts_per_function"]
-        while index < len(self.calls) and timeouts.get(self.calls[index].function, 0) >= most:
-            self.emit({"type": "result", "index": index, "status": "skipped",
-                       "detail": f"not run: {self.calls[index].function} already timed out {most} times"})
+    def _skip_exhausted(self, index: int, strikes: Strikes) -> int:
+        """Skip calls of functions that timed out or crashed too often; return the next to run."""
+        while index < len(self.calls) and (why := strikes.exhausted(self.calls[index].function)):
+            self.emit({"type": "result", "index": index, "status": "skipped", "detail": why})
             index += 1
         return index
 
-    def _run_calls(self, current: _Child, index: int, timeouts: dict[str, int], job_deadline: float) -> int:
+    def _run_calls(self, current: _Child, index: int, strikes: Strikes, job_deadline: float) -> int:
         """Run calls from ``index`` in ``current``; return the index to resume at."""
         limits = self.limits
         while index < len(self.calls):
             function = self.calls[index].function
-            if timeouts.get(function, 0) >= limits["timeouts_per_function"]:
+            if strikes.exhausted(function):
                 return index  # the child is already running it: restart past the skipped calls
             deadline = min(time.monotonic() + limits["case_seconds"], job_deadline)
             try:
                 message, value = current.read_message(deadline)
             except ChildGone as gone:
                 detail = gone.detail
+                strikes.failed(function, gone.kind)
                 if gone.kind == "timeout":
-                    timeouts[function] = timeouts.get(function, 0) + 1
                     detail = f"no answer within {limits['case_seconds']} s (wall clock)"
                 self.emit({"type": "result", "index": index, "status": gone.kind, "detail": detail})
                 return index + 1
@@ -333,6 +328,7 @@ class _JobRun:
                 self.emit({"type": "result", "index": index, "status": "invalid",
                            "detail": "the submission process broke the message protocol"})
                 return index + 1
+            strikes.answered(function)
             seconds = message.get("seconds")
             self.emit({"type": "result", "index": index, "status": message["status"],
                        "detail": str(message.get("detail", ""))[:MAX_DETAIL],
@@ -400,6 +396,7 @@ class PortableRunner:
         self._spares: list[_Child] = []
         self._live: set[_Child] = set()  # every child not yet destroyed, so that close() leaves none behind
         self._closed = False
+        self.shared: SharedCalls = {}  # the calls every student shares, encoded once
         self._spare_up()
 
     def _start_child(self) -> _Child:

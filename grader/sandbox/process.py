@@ -153,8 +153,7 @@ class SandboxWorker:
         body = body if body is not None else job_message(job, self._shared_args)
         assert self.proc and self.proc.stdin
         try:  # both frames in one write
-            self.proc.stdin.write(wire.frame(wire.dumps({"op": "job", "preload": list(job.preload)}))
-                                  + wire.frame(body))
+            self.proc.stdin.write(wire.frame(wire.dumps({"op": "job", "preload": list(job.preload)})) + body)
             self.proc.stdin.flush()
         except (BrokenPipeError, OSError) as exc:
             raise WorkerLost(f"worker closed its input: {exc}") from None
@@ -247,23 +246,21 @@ SharedCalls = dict[tuple[str, int], tuple[tuple[Any, ...], bytes]]
 
 
 def job_message(job: Job, shared: SharedCalls) -> bytes:
-    """The job's message as ``wire.dumps`` makes it (its "calls" last); the JSON of a call every student shares
-    is made once and kept in ``shared``."""
-    limits = job.limits.for_worker(len(job.calls))
-    head = wire.dumps({
-        "source": job.source, "filename": job.filename, "module": job.module,
-        "functions": list(job.functions), "want_answers": job.want_answers, "limits": limits,
-    })
-    return head[:-1] + b',"calls":[' + b",".join(_call_json(c, shared) for c in job.calls) + b"]}"
+    """The job's frame (``wire.job_frame``); the pickled inputs of a call every student shares are made once
+    and kept in ``shared``."""
+    head = {"source": job.source, "filename": job.filename, "module": job.module,
+            "functions": list(job.functions), "want_answers": job.want_answers,
+            "limits": job.limits.for_worker(len(job.calls)), "calls": [{"function": c.function} for c in job.calls]}
+    return wire.job_frame(head, [_call_args(c, shared) for c in job.calls])
 
 
-def _call_json(call: Call, shared: SharedCalls) -> bytes:
+def _call_args(call: Call, shared: SharedCalls) -> bytes:
     if not call.shared:
-        return wire.dumps({"function": call.function, "args": wire.to_wire(tuple(call.args))})
+        return wire.args_bytes(call.args)
     key = (call.function, id(call.args))
     cached = shared.get(key)
     if cached is None or cached[0] is not call.args:  # a race only encodes the same call twice
-        cached = (call.args, wire.dumps({"function": call.function, "args": wire.to_wire(tuple(call.args))}))
+        cached = (call.args, wire.args_bytes(call.args))
         shared[key] = cached  # holding args keeps their id unique
     return cached[1]
 
@@ -282,24 +279,33 @@ class _Budgets:
         self.limits = limits
         self.elements_left = limits.job_value_elements
         self.bytes_left = limits.job_value_bytes
+        self._messages: dict[bool, tuple[str, str]] = {}  # made once per job, not once per value
+
+    def _texts(self, per_call: bool) -> tuple[str, str]:
+        texts = self._messages.get(per_call)
+        if texts is None:
+            lim = self.limits
+            if per_call:
+                hint = f"; the largest correct answer in this course has {LARGEST_ANSWER_ELEMENTS:,}"
+                texts = (f"the returned value has more than {lim.value_elements:,} numbers and containers{hint}",
+                         f"the returned value takes more than {lim.value_bytes:,} bytes in wire form "
+                         f"(at most {lim.value_elements:,} numbers and containers are read{hint})")
+            else:
+                hint = (f", the budget of one submission; the correct answers of a whole assignment in this "
+                        f"course have at most {LARGEST_JOB_ELEMENTS:,}")
+                texts = (f"with the values returned before it, this value brings the total past "
+                         f"{lim.job_value_elements:,} numbers and containers{hint}",
+                         f"with the values returned before it, this value brings the total past "
+                         f"{lim.job_value_bytes:,} bytes in wire form{hint}")
+            self._messages[per_call] = texts
+        return texts
 
     def for_value(self) -> wire.Budget:
         lim = self.limits
         if self.elements_left >= lim.value_elements and self.bytes_left >= lim.value_bytes:
-            hint = f"; the largest correct answer in this course has {LARGEST_ANSWER_ELEMENTS:,}"
-            return wire.Budget(
-                lim.value_elements, lim.value_bytes,
-                f"the returned value has more than {lim.value_elements:,} numbers and containers{hint}",
-                f"the returned value takes more than {lim.value_bytes:,} bytes in wire form "
-                f"(at most {lim.value_elements:,} numbers and containers are read{hint})")
-        hint = (f", the budget of one submission; the correct answers of a whole assignment in this "
-                f"course have at most {LARGEST_JOB_ELEMENTS:,}")
-        return wire.Budget(
-            min(lim.value_elements, max(0, self.elements_left)), min(lim.value_bytes, max(0, self.bytes_left)),
-            f"with the values returned before it, this value brings the total past "
-            f"{lim.job_value_elements:,} numbers and containers{hint}",
-            f"with the values returned before it, this value brings the total past "
-            f"{lim.job_value_bytes:,} bytes in wire form{hint}")
+            return wire.Budget(lim.value_elements, lim.value_bytes, *self._texts(True))
+        return wire.Budget(min(lim.value_elements, max(0, self.elements_left)),
+                           min(lim.value_bytes, max(0, self.bytes_left)), *self._texts(False))
 
     def decode(self, raw: bytes) -> Any:
         """Decode ``raw`` within budget; raises wire.WireError (wire.OverBudget when over)."""

@@ -4,6 +4,9 @@ Order matters: resource limits and the work directory are set while the child
 is still privileged, then it drops to the job's unprivileged uid (when the
 worker runs as root), sets no-new-privileges and finally loads the seccomp
 filter, which needs its own pid for the rule that only lets it signal itself.
+Building that filter with libseccomp costs milliseconds per child, so the
+forking process builds it once (:func:`prepare_seccomp`) and each child only
+writes its pid into a copy of the program and loads it.
 
 The filter is what keeps one job from reaching the worker or the next job
 even when the child shares the worker's uid (a grader not running as root):
@@ -19,6 +22,8 @@ import ctypes
 import errno
 import os
 import resource
+import struct
+from typing import Any
 
 try:  # optional layer: needs libseccomp.so.2 at run time
     import pyseccomp as _seccomp
@@ -27,6 +32,8 @@ except Exception:  # noqa: BLE001 - any failure just means the layer is absent
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
 CLONE_THREAD = 0x00010000
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -62,6 +69,17 @@ OWN_PID_SYSCALLS = (("kill", 0), ("tgkill", 0), ("rt_sigqueueinfo", 0), ("rt_tgs
 PRIO_USER = 2  # setpriority(PRIO_USER, 0, ...) renices every process of the caller's uid
 # fcntl(fd, F_SETOWN / F_SETOWN_EX, pid) + O_ASYNC makes the kernel send SIGIO to any pid of the uid.
 FCNTL_SET_OWNER = (8, 15)
+
+_BPF_INSN = struct.Struct("=HBBI")  # struct sock_filter: code, jt, jf, k in native byte order
+_BPF_K = struct.Struct("=I")
+_BPF_K_OFFSET = 4
+# Two pids no process has (pid_max is at most 2**22): where the filters built for them differ
+# is where the pid goes.
+_SENTINEL_PIDS = (1_234_567_891, 1_987_654_321)
+
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
 
 
 def seccomp_available() -> bool:
@@ -114,7 +132,8 @@ def fresh_uid() -> int:
     return 1_000_000 + int.from_bytes(os.urandom(4), "little") % 1_000_000_000
 
 
-def load_seccomp() -> None:
+def _build_filter(me: int) -> Any:
+    """The libseccomp filter for a child whose pid is ``me`` (about 3 ms of CPU to build)."""
     sc = _seccomp
     assert sc is not None
     deny = sc.ERRNO(errno.EPERM)
@@ -124,7 +143,6 @@ def load_seccomp() -> None:
             filt.add_rule(deny, name)
         except Exception:  # noqa: BLE001 - syscall unknown on this architecture
             continue
-    me = os.getpid()
     # libseccomp takes one comparison per argument and rule, so "neither 0 nor me" cannot be
     # written: the pid-taking calls accept only 0 (self), the signalling ones only ``me``.
     for name, arg in SELF_ONLY_SYSCALLS:
@@ -140,7 +158,124 @@ def load_seccomp() -> None:
     # glibc falls back from clone3 to clone on ENOSYS, where the flags can be inspected.
     filt.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
     filt.add_rule(deny, "tkill")
-    filt.load()
+    return filt
+
+
+class SeccompTemplate:
+    """The exported BPF program of :func:`_build_filter`, with the places that hold the pid.
+
+    Made in the forking process, down to the ctypes structures the kernel reads: a forked
+    child then writes only its pid and makes two calls, so it copies as few of the parent's
+    pages as possible (each first write to one costs a page fault).
+    """
+
+    def __init__(self, program: bytes, pid_offsets: tuple[int, ...], set_nnp: bool) -> None:
+        self.program = program  # struct sock_filter[], built for a sentinel pid
+        self.pid_offsets = pid_offsets  # byte offsets of the ``k`` fields that hold the pid
+        self.set_nnp = set_nnp  # libseccomp's load() sets no_new_privs itself (its CTL_NNP attribute)
+        self._buffer = ctypes.create_string_buffer(program, len(program))
+        self._fprog = _SockFprog(len(program) // _BPF_INSN.size, ctypes.addressof(self._buffer))
+        self._fprog_ref = ctypes.byref(self._fprog)
+
+    def for_pid(self, pid: int) -> bytes:
+        """The program for ``pid``: what :meth:`load` installs in a process with that pid."""
+        program = bytearray(self.program)
+        _write_pid(program, self.pid_offsets, pid)
+        return bytes(program)
+
+    def load(self, pid: int) -> None:
+        """Install the program for ``pid`` as libseccomp's load() does with its default attributes.
+
+        With TSYNC, LOG and SSB off (checked when the template is made), libseccomp calls
+        seccomp(SECCOMP_SET_MODE_FILTER, 0, prog): the kernel does the same for
+        prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog). The buffer is this process's own
+        copy after fork, so writing the pid into it leaves the parent's untouched.
+        """
+        _write_pid(self._buffer, self.pid_offsets, pid)
+        if self.set_nnp:
+            prctl(PR_SET_NO_NEW_PRIVS, 1)
+        if _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, self._fprog_ref, 0, 0) != 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+
+
+def _write_pid(program: Any, pid_offsets: tuple[int, ...], pid: int) -> None:
+    for offset in pid_offsets:
+        _BPF_K.pack_into(program, offset, pid)
+
+
+_template: SeccompTemplate | None = None
+_prepared = False
+
+
+def prepare_seccomp() -> SeccompTemplate | None:
+    """Build the filter once in a process that forks children, so each child only patches its pid.
+
+    Children forked afterwards inherit the template and load it in a fraction of a millisecond
+    instead of rebuilding the filter with libseccomp. ``None`` when the template cannot be trusted to
+    equal libseccomp's own program: children then build the filter themselves, as before.
+    """
+    global _template, _prepared
+    if not _prepared:
+        try:
+            _template = _make_template()
+        except Exception:  # noqa: BLE001 - no pyseccomp, export failed, ...: the slow path stays
+            _template = None
+        _prepared = True
+    return _template
+
+
+def _export(filt: Any) -> bytes:
+    # libseccomp writes to a descriptor; a memfd works even on a read-only file system
+    with os.fdopen(os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC), "r+b", buffering=0) as fh:
+        filt.export_bpf(fh)
+        fh.seek(0)
+        return fh.read()
+
+
+def _loads_with_default_flags(filt: Any) -> bool:
+    """Whether libseccomp's load() would pass no seccomp flags, which a prctl() load also does."""
+    attr = _seccomp.Attr  # type: ignore[union-attr]
+    for name in ("CTL_TSYNC", "CTL_LOG", "CTL_SSB"):
+        try:
+            if filt.get_attr(getattr(attr, name)):
+                return False
+        except OSError:  # attribute unknown to this libseccomp, hence never set
+            continue
+    return True
+
+
+def _make_template() -> SeccompTemplate | None:
+    if _seccomp is None:
+        return None
+    filters = [_build_filter(pid) for pid in _SENTINEL_PIDS]
+    if not all(_loads_with_default_flags(f) for f in filters):
+        return None
+    first, second = (_export(f) for f in filters)
+    size = _BPF_INSN.size
+    if len(first) != len(second) or not first or len(first) % size or len(first) // size > 0xFFFF:
+        return None
+    # The pid may only change the k of comparisons against it; any other difference means the
+    # program's shape depends on the pid, and patching it would not give libseccomp's program.
+    offsets = []
+    for at in range(0, len(first), size):
+        a, b = _BPF_INSN.unpack_from(first, at), _BPF_INSN.unpack_from(second, at)
+        if a == b:
+            continue
+        if a[:3] != b[:3] or (a[3], b[3]) != _SENTINEL_PIDS:
+            return None
+        offsets.append(at + _BPF_K_OFFSET)
+    return SeccompTemplate(first, tuple(offsets), bool(filters[0].get_attr(_seccomp.Attr.CTL_NNP)))
+
+
+def load_seccomp() -> None:
+    """Install the filter for this process: from the inherited template if there is one."""
+    me = os.getpid()
+    template = _template  # prepared by an ancestor that forks children, if any
+    if template is None:
+        _build_filter(me).load()
+    else:
+        template.load(me)
 
 
 def _add_optional(filt: object, action: object, name: str, *args: object) -> None:

@@ -95,9 +95,10 @@ def main() -> int:
         for fd in (0, result_fd):
             msvcrt.setmode(fd, os.O_BINARY)
     start = wire.read_frame(0)
-    job = wire.read_frame(0)
-    if not isinstance(start, dict) or not isinstance(job, dict):
+    framed = wire.read_message(0)
+    if not isinstance(start, dict) or framed is None or not isinstance(framed[0], dict):
         return 1
+    job, call_args = framed[0], wire.split_args(*framed)
     preload([str(p) for p in start.get("preload") or []])
     child._send(result_fd, {"type": "ready"})
     try:
@@ -109,7 +110,7 @@ def main() -> int:
     except BaseException as exc:  # noqa: BLE001
         child._send(result_fd, {"type": "import", "status": "setup", "detail": f"child setup failed: {exc!r}"})
         os._exit(70)
-    child.run_submission(job, int(start.get("start") or 0), result_fd, start.get("report_import") is True)
+    child.run_submission(job, call_args, int(start.get("start") or 0), result_fd, start.get("report_import") is True)
 
 
 if __name__ == "__main__":

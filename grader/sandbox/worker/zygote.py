@@ -130,6 +130,8 @@ def main() -> int:
         return 1
     confine.prctl(confine.PR_SET_DUMPABLE, 0)  # children may not read this process
     config["seccomp"] = bool(config.get("seccomp")) and confine.seccomp_available()
+    if config["seccomp"]:
+        confine.prepare_seccomp()  # built once here: every job runner's children inherit it
     # a fresh uid per job needs root with CAP_SETUID here; otherwise children share the worker's uid
     config["drop_uid"] = bool(config.get("drop_uid")) and os.geteuid() == 0 and can_setuid()
     write_frame(stdout, {"type": "hello", "isolation": describe(config)})
@@ -143,9 +145,9 @@ def main() -> int:
         if pid == 0:
             code = 0
             try:
-                job = wire.read_frame(stdin)
+                job = wire.read_message(stdin)
                 if job is not None:
-                    jobrun.run_job(config, job, stdout)
+                    jobrun.run_job(config, job[0], wire.split_args(*job), stdout)
             except BaseException:  # noqa: BLE001 - reported through job_end
                 traceback.print_exc()
                 code = 71
