@@ -187,7 +187,7 @@ def main() -> None:
     repeats = 3 if args.quick else 5
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, jobs={args.jobs}")
 
-    print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target < 1 s)")
+    print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target <= 0.3 s)")
     for assignment in args.assignments:
         times = check_latency(assignment, repeats)
         print(f"  {assignment}: median {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f})")

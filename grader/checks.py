@@ -486,8 +486,24 @@ def same_data(a: Any, b: Any, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
         return type(a) is type(b) and a == b
     arr, _ = as_float_array(a)
     exp, _ = as_float_array(b)
-    return arr is not None and exp is not None and arr.shape == exp.shape and bool(
-        np.all(np.isclose(arr, exp, rtol=rtol, atol=atol, equal_nan=True)))
+    return arr is not None and exp is not None and arr.shape == exp.shape and _isclose_all(arr, exp, rtol, atol)
+
+
+def _isclose_all(arr: np.ndarray, exp: np.ndarray, rtol: float, atol: float) -> bool:
+    """``np.all(np.isclose(arr, exp, rtol, atol, equal_nan=True))`` for float arrays of one shape, with a
+    quick path for finite values (np.isclose costs ~30 us a call; diagnosis asks it of every known mistake)."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(arr - exp)
+        tol = atol + rtol * np.abs(exp)
+    if np.isfinite(tol).all():  # every expected value is finite
+        if (diff <= tol).all():  # a NaN or infinite output compares False here
+            return True
+        if np.isfinite(arr).all():
+            return False
+    both = np.isfinite(arr) & np.isfinite(exp)
+    with np.errstate(invalid="ignore"):
+        close = np.where(both, diff <= tol, (arr == exp) | (np.isnan(arr) & np.isnan(exp)))
+    return bool(close.all())
 
 
 class Property(Check):

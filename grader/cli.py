@@ -6,6 +6,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -69,6 +70,28 @@ class GraderGroup(click.Group):
         except GraderError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
+
+
+def run() -> NoReturn:
+    """The `grader` program (``python -m grader`` and the console script): ``main``, then an immediate exit.
+
+    Every command has written and closed its files and stopped its workers when it returns, so the
+    interpreter's own teardown (freeing numpy, rich and the course modules: 30-40 ms measured, an eighth of a
+    `grader check`) is skipped. Tests call ``main`` itself, in-process."""
+    try:
+        main()
+        code: object = 0
+    except SystemExit as exc:
+        code = exc.code
+    if code is not None and not isinstance(code, int):
+        print(code, file=sys.stderr)  # what SystemExit("message") prints
+        code = 1
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe (grader check | head)
+            pass
+    os._exit(code or 0)
 
 
 @click.group(cls=GraderGroup)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import pickle
 import shlex
 import time
 from collections.abc import Callable, Iterable
@@ -18,7 +19,7 @@ from typing import Any
 from . import values
 from .checks import Exact, Property, Verdict, same_data
 from .formatting import spells_number
-from .limits import DETAILED_FAILURES, Limits
+from .limits import DETAILED_FAILURES, VERDICTS_KEPT, Limits
 from .results import CaseResult, ProblemResult, SubmissionResult, score_problem
 from .sandbox.runner import Call, CallReport, ImportReport, Job, Runner, RunReport
 from .seeding import case_rng, hidden_rng, hidden_variant
@@ -75,6 +76,7 @@ class CaseBook:
         self._public: dict[tuple[str, int], list[Planned]] = {}
         self._hidden: dict[tuple[str, int, int, int, str], Planned] = {}
         self._wrong: dict[tuple[int, int], tuple[Case, Any]] = {}
+        self._verdicts: dict[tuple[int, bytes], tuple[Case, Verdict]] = {}
 
     def public(self, assignment: str, problem: FunctionProblem) -> list[Planned]:
         key = (assignment, id(problem))
@@ -103,6 +105,25 @@ class CaseBook:
             if cached.problem is not problem:  # a problem since replaced had this id
                 self._hidden[key] = cached = fresh
         return cached
+
+    def verdict(self, problem: FunctionProblem, planned: Planned, got: Any) -> Verdict:
+        """``problem.check``'s verdict on ``got``. A property check (applying a student's filters to images)
+        costs milliseconds and most students return the same few outputs, so its verdicts are kept per case and
+        output, up to VERDICTS_KEPT of them: a check is a function of the output and the case alone."""
+        check = problem.check
+        if not isinstance(check, Property):
+            return check(got, planned.expected, planned.case)
+        try:
+            key = (id(planned.case), pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL))
+        except Exception:  # noqa: BLE001 - an output that cannot be keyed is simply checked
+            return check(got, planned.expected, planned.case)
+        cached = self._verdicts.get(key)
+        if cached is not None and cached[0] is planned.case:
+            return cached[1]
+        verdict = check(got, planned.expected, planned.case)
+        if len(self._verdicts) < VERDICTS_KEPT:
+            self._verdicts[key] = (planned.case, verdict)  # holding the case keeps its id unique
+        return verdict
 
     def wrong_answer(self, problem: FunctionProblem, planned: Planned, index: int) -> Any:
         """Mistake ``index``'s output on this case, or NOT_APPLICABLE (it does not apply, or it is right here)."""
@@ -270,7 +291,7 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
                             "seconds": round(report.seconds, 6), "replay": replay}
     if report.status == "ok":
         try:
-            verdict = problem.check(report.value, planned.expected, planned.case)
+            verdict = book.verdict(problem, planned, report.value)
         except Exception as exc:  # noqa: BLE001 - a checker bug must not stop the batch
             verdict = Verdict("invalid", f"the grader could not check this output ({type(exc).__name__}: {exc})")
         if verdict.passed and not audience.details_always:

@@ -21,6 +21,7 @@ Scores are computed here, once, from the cases; renderers only display them.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -35,8 +36,13 @@ SubmissionStatus = Literal["graded", "not_imported", "no_submission", "unreadabl
 SCHEMA_VERSION = 2
 
 
+@functools.cache
+def _words(vocabulary: Any) -> frozenset[str]:
+    return frozenset(get_args(vocabulary))
+
+
 def _closed(value: str, vocabulary: Any, what: str) -> None:
-    if value not in get_args(vocabulary):
+    if value not in _words(vocabulary):
         raise ValueError(f"{what} must be one of {get_args(vocabulary)}, got {value!r}")
 
 

@@ -219,3 +219,23 @@ def test_the_student_edition_carries_raises(tmp_path) -> None:
     edition = student_course.load(tmp_path, "hw7")
     problem = _graded_nu_beta(edition)
     assert any("math.exp(beta*x_i) overflows" in c.hint for c in problem.cases if c.outcome == "error")
+
+
+def test_same_data_compares_floats_exactly_as_numpy_isclose() -> None:
+    """same_data's quick comparison is np.isclose(equal_nan=True), infinities, NaN and overflow included."""
+    import warnings
+
+    from grader.checks import _isclose_all
+
+    rng = np.random.default_rng(0)
+    specials = [np.nan, np.inf, -np.inf, 0.0, -0.0, 1e308, -1e308, 1e-300]
+    warnings.simplefilter("ignore")  # np.isclose itself overflows on +-1e308
+    for _ in range(3000):
+        shape = (int(rng.integers(1, 5)),)
+        a = rng.normal(size=shape) * 10 ** rng.uniform(-5, 5)
+        b = [a.copy(), a * (1 + rng.normal(size=shape) * 1e-7), rng.normal(size=shape)][int(rng.integers(3))]
+        for arr in (a, b):
+            arr[rng.random(shape) < 0.15] = specials[int(rng.integers(len(specials)))]
+        for rtol, atol in ((1e-6, 1e-9), (1e-4, 1e-5), (0.0, 0.0)):
+            assert _isclose_all(a, b, rtol, atol) == bool(np.all(np.isclose(a, b, rtol=rtol, atol=atol,
+                                                                             equal_nan=True))), (a, b)

@@ -198,3 +198,42 @@ def test_a_self_check_hint_never_spells_out_an_answer(toy) -> None:
     course = replace(course, entries=tuple(replace(e, problem=replace(problem, keys=(grouped, *answers.keys[1:])))
                                            if e.problem is problem else e for e in course.entries))
     assert run(course, source).problems[2].cases[0].hint == ""
+
+
+def test_property_verdicts_are_kept_per_case_and_output(monkeypatch) -> None:
+    """A batch checks each distinct output of a property problem once per case: the same results as checking
+    every student afresh, with far fewer runs of the (costly) property tests."""
+    from grader.checks import Property
+    from grader.engine import CaseBook
+    from grader.submission import read_submission
+
+    hw4 = load_assignment("hw4")
+    calls = 0
+    for problem in hw4.functions:
+        if isinstance(problem.check, Property):
+            def counting(got, case, _test=problem.check.test):
+                nonlocal calls
+                calls += 1
+                return _test(got, case)
+            monkeypatch.setattr(problem.check, "test", counting)
+    root = Path(__file__).parents[1] / "submissions"
+    sources = [read_submission(root / "passes_all" / "hw4.py").source,
+               read_submission(root / "hw4-true_convolution" / "hw4.py").source]
+    book = CaseBook()
+    students = [(f"s{i}", sources[i % 2]) for i in range(8)]
+
+    def results(book_for):
+        out = []
+        for student, source in students:
+            audience = Audience(hidden=True, secret="k", student=student)
+            out.append(grade(hw4, Submission(student, Path("hw4.py"), source), InProcessRunner(), audience,
+                             book=book_for()))
+        return [[(c.id, c.outcome, c.message, c.hint) for p in r.problems for c in p.cases] for r in out]
+
+    fresh = results(CaseBook)
+    unkept = calls
+    calls = 0
+    assert results(lambda: book) == fresh
+    assert 0 < calls < unkept  # the public cases' verdicts are shared by the students with the same output
+    calls = 0
+    assert results(lambda: book) == fresh and calls == 0  # every (case, output) seen: nothing runs again

@@ -183,3 +183,16 @@ def test_message_fields_are_bounded_while_parsed() -> None:
     buffer = bytearray(wire.frame(wire.dumps({"type": "result"}) + b"\n" + b"[1,2]") * 2)
     assert wire.take_message(buffer, 2**20, 4_096) == ({"type": "result"}, b"[1,2]")
     assert len(buffer) == wire.header_size() + len(wire.dumps({"type": "result"})) + 6  # the first frame is gone
+
+
+def test_plain_arrays_take_a_shortcut_to_the_same_wire_form() -> None:
+    """A plain array already in a wire dtype is sent as its bytes; the result is what the careful path (any
+    subclass, any dtype) makes of the same data, including views that are not contiguous."""
+
+    class Sub(np.ndarray):
+        pass
+
+    rng = np.random.default_rng(0)
+    for arr in (rng.normal(size=(3, 4)), rng.normal(size=(4, 3)).T, np.arange(6).reshape(2, 3),
+                np.array([True, False]), np.zeros((0, 3)), np.ones(()), rng.normal(size=9)[::2]):
+        assert wire.to_wire(arr) == wire.to_wire(arr.view(Sub)), arr

@@ -17,11 +17,12 @@ def sandbox_unavailable() -> str:
     if not sys.platform.startswith("linux"):
         return f"not Linux ({sys.platform})"
     from .isolation import find_bwrap
-    from .worker.confine import seccomp_available
 
-    if find_bwrap() is None and not seccomp_available():
-        return "neither bubblewrap nor seccomp"
-    return ""
+    if find_bwrap() is not None:
+        return ""
+    from .worker.confine import seccomp_available  # loads libseccomp: only asked where bubblewrap is missing
+
+    return "" if seccomp_available() else "neither bubblewrap nor seccomp"
 
 
 def open_runner(mode: str, workers: int = 1) -> Runner:

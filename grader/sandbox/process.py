@@ -231,6 +231,10 @@ class SandboxWorker:
             shutil.rmtree(self.plan.tmpdir, ignore_errors=True)
 
     def close(self) -> None:
+        if self.proc and self.proc.poll() is None and self.plan and self.plan.namespaces and not self.fallback:
+            # The worker is its pid namespace's init: killing it ends every process inside at once, which an
+            # orderly exit (Python's teardown in the worker, ~15 ms) only does later. Nothing inside is kept.
+            self.kill()
         if self.proc and self.proc.poll() is None:
             try:
                 self._send({"op": "exit"})

@@ -90,7 +90,15 @@ class Budget:
 # ---------------------------------------------------------------- encoding
 
 
+_PLAIN_CODES = {np.dtype("<f8"): "f8", np.dtype("<i8"): "i8", np.dtype("bool"): "b1"}
+
+
 def _array_to_wire(arr: np.ndarray) -> dict[str, Any]:
+    code = _PLAIN_CODES.get(arr.dtype) if type(arr) is np.ndarray else None
+    if code is not None:  # a plain array already in a wire dtype (most answers): its bytes as they are
+        if arr.size > MAX_ELEMENTS:
+            raise WireError(f"array with {arr.size} elements is larger than {MAX_ELEMENTS}")
+        return {"a": [code, list(arr.shape), base64.b64encode(arr.tobytes()).decode("ascii")]}
     arr = np.array(arr, copy=True)  # a plain ndarray, whatever subclass came in
     kind = arr.dtype.kind
     if kind == "b":
