@@ -124,12 +124,24 @@ def inprocess_seconds(assignment: str, roster: list[tuple[str, str]], shared: bo
     return time.perf_counter() - began
 
 
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of a process and its descendants, the reaped ones included (/proc/PID/stat)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            children = [int(c) for c in fh.read().split()]
+    except OSError:
+        return 0.0
+    own = sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")  # utime stime cutime cstime
+    return own + sum(_tree_cpu(c) for c in children)
+
+
 def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = None, mode: str = "auto") -> dict:
     spec = load_assignment(assignment)
     out = Path(tempfile.mkdtemp(prefix="bench-out-"))
     try:
         began = time.perf_counter()
-        workers_before = resource.getrusage(resource.RUSAGE_CHILDREN)
         with SandboxRunner(workers=jobs, mode=mode, layers=layers) as runner:
             isolation = runner.isolation  # waits for the first worker's handshake
             started = time.perf_counter()
@@ -137,11 +149,11 @@ def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = 
             batch = grade_batch(spec, folder, out, SECRET, runner, jobs, BatchOptions(fresh=True))
             graded = time.perf_counter()
             done = resource.getrusage(resource.RUSAGE_SELF)
-        workers_after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers, reaped at close
+            # the workers' processes (bubblewrap, the worker, and every job runner and child they reaped),
+            # read before closing: a closed worker is killed, and never reaped by this process
+            workers_cpu = sum(_tree_cpu(w.proc.pid) for w in runner._workers if w.proc)
         n = len(batch.submissions)
         grader_cpu = (done.ru_utime - cpu.ru_utime) + (done.ru_stime - cpu.ru_stime)
-        workers_cpu = (workers_after.ru_utime - workers_before.ru_utime) + (workers_after.ru_stime
-                                                                            - workers_before.ru_stime)
         return {"n": n, "seconds": graded - started, "startup": started - began + 0.0,
                 "rate": n / (graded - started), "isolation": isolation.mode, "layers": list(isolation.layers),
                 "grader_cpu_ms": grader_cpu / n * 1000,  # the grader process alone (its threads), not the workers

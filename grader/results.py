@@ -21,7 +21,6 @@ Scores are computed here, once, from the cases; renderers only display them.
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -36,13 +35,14 @@ SubmissionStatus = Literal["graded", "not_imported", "no_submission", "unreadabl
 SCHEMA_VERSION = 2
 
 
-@functools.cache
-def _words(vocabulary: Any) -> frozenset[str]:
-    return frozenset(get_args(vocabulary))
+_WORDS: dict[int, frozenset[str]] = {}  # a vocabulary's words by its id: hashing a Literal type is slow
 
 
 def _closed(value: str, vocabulary: Any, what: str) -> None:
-    if value not in _words(vocabulary):
+    words = _WORDS.get(id(vocabulary))
+    if words is None:
+        words = _WORDS[id(vocabulary)] = frozenset(get_args(vocabulary))  # module-level Literals: ids are stable
+    if value not in words:
         raise ValueError(f"{what} must be one of {get_args(vocabulary)}, got {value!r}")
 
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.checks import same_data
-from grader.seeding import case_rng
+from grader.seeding import HIDDEN_VARIANTS, case_rng, hidden_rng
 from grader.spec import Case, FunctionProblem
 
 SECRETS = ("oracle-a", "oracle-b", "oracle-c")
@@ -45,8 +45,8 @@ def oracle_cases(assignment: str, problem: FunctionProblem, per_secret: int = 30
     the examples, the public cases and ``per_secret`` hidden cases for each of three secrets."""
     found = list(problem.examples)
     found += [problem.generate(case_rng(assignment, problem.id, "public", i), i) for i in range(problem.public_count)]
-    for secret in SECRETS:
-        found += [problem.generate(case_rng(assignment, problem.id, "hidden", i, secret, "oracle"), i)
+    for secret in SECRETS:  # slot i's variants, as a class's students get them (seeding.HIDDEN_VARIANTS)
+        found += [problem.generate(hidden_rng(assignment, problem.id, i, i % HIDDEN_VARIANTS, secret), i)
                   for i in range(per_secret)]
     return found
 
