@@ -13,7 +13,7 @@ import time
 import types
 from dataclasses import dataclass
 
-from .runner import CallReport, ImportReport, Isolation, Job, RunReport
+from .runner import ArgsCache, Call, CallReport, ImportReport, Isolation, Job, RunReport
 from .worker import wire
 
 
@@ -27,6 +27,9 @@ class _Done:
 
 class InProcessRunner:
     isolation = Isolation(mode="none", layers=(), missing=("process",), note="in-process test runner")
+
+    def __init__(self) -> None:
+        self.args = ArgsCache()  # the shared calls' inputs, pickled once, as the sandboxed runner keeps them
 
     def submit(self, job: Job) -> _Done:
         return _Done(self.run(job))
@@ -54,15 +57,14 @@ class InProcessRunner:
         defined = tuple(sorted(k for k, v in module.__dict__.items() if not k.startswith("_") and callable(v)))
         imported = ImportReport(status="ok", functions={f: callable(module.__dict__.get(f)) for f in job.functions},
                                 defined=defined, answers=answers, answers_error=answers_error)
-        return RunReport(imported, tuple(self._call(module, c.function, c.args) for c in job.calls),
+        return RunReport(imported, tuple(self._call(module, c) for c in job.calls),
                          seconds=time.perf_counter() - began)
 
-    @staticmethod
-    def _call(module: types.ModuleType, function: str, args: tuple) -> CallReport:
-        func = module.__dict__.get(function)
+    def _call(self, module: types.ModuleType, call: Call) -> CallReport:
+        func = module.__dict__.get(call.function)
         began = time.perf_counter()
         try:
-            fresh = pickle.loads(wire.args_bytes(args))  # a fresh copy, as the worker's child gets
+            fresh = pickle.loads(self.args.encoded(call))  # a fresh copy, as the worker's child gets
             value = func(*fresh)  # type: ignore[misc]
             decoded = wire.from_wire(wire.loads(wire.dumps(wire.to_wire(value))))
         except wire.WireError as exc:

@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from .process import SharedCalls, _Collector, job_message
-from .runner import Isolation, Job, RunReport
+from .process import _Collector, job_message
+from .runner import ArgsCache, Isolation, Job, RunReport
 from .worker import wire
 from .worker.policy import Strikes
 
@@ -216,7 +216,7 @@ class _JobRun:
         self.calls = job.calls
         self.limits = job.limits.for_worker(len(job.calls))
         self.preload = list(job.preload)
-        self.payload = job_message(job, runner.shared)
+        self.payload = job_message(job, runner.args)
         self.output = _Output(self.limits["output_bytes"])
         self.collected = _Collector(len(job.calls), runner.isolation, job.limits)
 
@@ -396,7 +396,7 @@ class PortableRunner:
         self._spares: list[_Child] = []
         self._live: set[_Child] = set()  # every child not yet destroyed, so that close() leaves none behind
         self._closed = False
-        self.shared: SharedCalls = {}  # the calls every student shares, encoded once
+        self.args = ArgsCache()  # the calls every student shares, encoded once
         self._spare_up()
 
     def _start_child(self) -> _Child:

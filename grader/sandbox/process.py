@@ -23,7 +23,7 @@ from ..errors import IsolationError
 from ..limits import LARGEST_ANSWER_ELEMENTS, LARGEST_JOB_ELEMENTS
 from . import isolation as iso
 from . import launch
-from .runner import Call, CallReport, ImportReport, Isolation, Job, Limits, RunReport
+from .runner import ArgsCache, CallReport, ImportReport, Isolation, Job, Limits, RunReport
 from .worker import wire
 
 MAX_FRAME = 1024 * 1024  # a frame outside a job: the greeting (a job's frames are capped by frame_cap)
@@ -85,7 +85,7 @@ class SandboxWorker:
         self._stderr: IO[bytes] | None = None
         self._started = False
         self.fallback = ""
-        self._shared_args: SharedCalls = {}
+        self._args = ArgsCache()
         self.launch()
 
     def launch(self) -> None:
@@ -150,7 +150,7 @@ class SandboxWorker:
     def start_job(self, job: Job, body: bytes | None = None) -> None:
         """Send ``job``; ``body`` is its message already encoded (:func:`job_message`), if it is."""
         self.ensure_started()
-        body = body if body is not None else job_message(job, self._shared_args)
+        body = body if body is not None else job_message(job, self._args)
         assert self.proc and self.proc.stdin
         try:  # both frames in one write
             self.proc.stdin.write(wire.frame(wire.dumps({"op": "job", "preload": list(job.preload)})) + body)
@@ -246,27 +246,12 @@ class SandboxWorker:
             self._stderr.close()
 
 
-SharedCalls = dict[tuple[str, int], tuple[tuple[Any, ...], bytes]]
-
-
-def job_message(job: Job, shared: SharedCalls) -> bytes:
-    """The job's frame (``wire.job_frame``); the pickled inputs of a call every student shares are made once
-    and kept in ``shared``."""
+def job_message(job: Job, args: ArgsCache) -> bytes:
+    """The job's frame (``wire.job_frame``), with the calls' inputs from ``args``."""
     head = {"source": job.source, "filename": job.filename, "module": job.module,
             "functions": list(job.functions), "want_answers": job.want_answers,
             "limits": job.limits.for_worker(len(job.calls)), "calls": [{"function": c.function} for c in job.calls]}
-    return wire.job_frame(head, [_call_args(c, shared) for c in job.calls])
-
-
-def _call_args(call: Call, shared: SharedCalls) -> bytes:
-    if not call.shared:
-        return wire.args_bytes(call.args)
-    key = (call.function, id(call.args))
-    cached = shared.get(key)
-    if cached is None or cached[0] is not call.args:  # a race only encodes the same call twice
-        cached = (call.args, wire.args_bytes(call.args))
-        shared[key] = cached  # holding args keeps their id unique
-    return cached[1]
+    return wire.job_frame(head, [args.encoded(c) for c in job.calls])
 
 
 def frame_cap(limits: Limits) -> int:
@@ -457,7 +442,7 @@ class SandboxRunner:
     def __init__(self, workers: int = 1, mode: str = "auto", layers: iso.Layers | None = None) -> None:
         self._workers = [SandboxWorker(mode, layers) for _ in range(max(1, workers))]
         self._idle: queue.Queue[SandboxWorker] = queue.Queue()
-        self._shared: SharedCalls = {}  # the calls every student shares, encoded once for all workers
+        self._args = ArgsCache()  # the calls every student shares, encoded once for all workers
         for worker in self._workers:
             self._idle.put(worker)
 
@@ -466,7 +451,7 @@ class SandboxRunner:
         return self._workers[0].isolation
 
     def submit(self, job: Job) -> _Pending:
-        body = job_message(job, self._shared)  # encoded before a worker is taken: no worker waits for it
+        body = job_message(job, self._args)  # encoded before a worker is taken: no worker waits for it
         worker = self._idle.get()
         try:
             worker.start_job(job, body)

@@ -27,6 +27,26 @@ class Call:
     shared: bool = False  # the same args go to every student (examples, public cases): worth encoding once
 
 
+class ArgsCache:
+    """Calls' pickled inputs (``wire.args_bytes``), kept for the shared calls: a batch sends the same cases to
+    many students, and encodes each once. Owned by a runner; a race only encodes the same call twice."""
+
+    def __init__(self) -> None:
+        self._kept: dict[tuple[str, int], tuple[tuple[Any, ...], bytes]] = {}
+
+    def encoded(self, call: Call) -> bytes:
+        from .worker import wire
+
+        if not call.shared:
+            return wire.args_bytes(call.args)
+        key = (call.function, id(call.args))
+        kept = self._kept.get(key)
+        if kept is None or kept[0] is not call.args:
+            kept = (call.args, wire.args_bytes(call.args))
+            self._kept[key] = kept  # holding the args keeps their id unique
+        return kept[1]
+
+
 @dataclass(frozen=True)
 class Job:
     source: str
