@@ -46,6 +46,7 @@ class SpyRunner(InProcessRunner):
     """Counts the calls of every job by function, and the jobs."""
 
     def __init__(self) -> None:
+        super().__init__()
         self.calls: Counter[str] = Counter()
         self.jobs = 0
 

@@ -62,9 +62,9 @@ class InProcessRunner:
 
     def _call(self, module: types.ModuleType, call: Call) -> CallReport:
         func = module.__dict__.get(call.function)
+        fresh = pickle.loads(self.args.encoded(call))  # a fresh copy, as the worker's child gets; not the code's fault
         began = time.perf_counter()
         try:
-            fresh = pickle.loads(self.args.encoded(call))  # a fresh copy, as the worker's child gets
             value = func(*fresh)  # type: ignore[misc]
             decoded = wire.from_wire(wire.loads(wire.dumps(wire.to_wire(value))))
         except wire.WireError as exc:
