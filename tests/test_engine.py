@@ -237,3 +237,23 @@ def test_property_verdicts_are_kept_per_case_and_output(monkeypatch) -> None:
     assert 0 < calls < unkept  # the public cases' verdicts are shared by the students with the same output
     calls = 0
     assert results(lambda: book) == fresh and calls == 0  # every (case, output) seen: nothing runs again
+
+
+def test_kept_property_verdicts_are_bounded(monkeypatch) -> None:
+    """The verdict store holds at most VERDICTS_KEPT entries, each keyed by a 16-byte digest of the output
+    (not the output: a hostile class's 32 KiB answers cost nothing there), and past the cap every output is
+    still checked, correctly."""
+    import grader.engine as engine
+    from grader.engine import CaseBook
+
+    hw4 = load_assignment("hw4")
+    problem = next(p for p in hw4.functions if p.check.__class__.__name__ == "Property")
+    planned = next(p for p in plan_cases(hw4, Audience()).cases if p.problem is problem and p.case is not None)
+    monkeypatch.setattr(engine, "VERDICTS_KEPT", 3)
+    book = CaseBook()
+    outputs = [np.full((2, 3, 3), float(i)) for i in range(6)] + [planned.expected]
+    verdicts = [book.verdict(problem, planned, got) for got in outputs]
+    assert [v.outcome for v in verdicts] == [problem.check(g, planned.expected, planned.case).outcome
+                                             for g in outputs]
+    assert verdicts[-1].passed and len(book._verdicts) == 3
+    assert all(len(digest) == 16 for _, digest in book._verdicts)
