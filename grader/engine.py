@@ -97,33 +97,24 @@ class CaseBook:
     def hidden(self, assignment: str, problem: FunctionProblem, index: int, variant: int, secret: str) -> Planned:
         """Variant ``variant`` of hidden slot ``index``, solved; drawn once per book, as the students who get
         it share it (``seeding.HIDDEN_VARIANTS``)."""
-        key = (assignment, id(problem), index, variant, secret)
+        key = (assignment, id(problem), index, variant, secret)  # the cached case holds the problem: its id is unique
         cached = self._hidden.get(key)
-        if cached is None or cached.problem is not problem:
+        if cached is None:
             case = problem.generate(hidden_rng(assignment, problem.id, index, variant, secret), index)
             fresh = compute_expected(Planned(problem, f"hidden-{index + 1}", "hidden", case))
             cached = self._hidden.setdefault(key, fresh)  # racing threads solve it twice, and all keep one
-            if cached.problem is not problem:  # a problem since replaced had this id
-                self._hidden[key] = cached = fresh
         return cached
 
     def verdict(self, problem: FunctionProblem, planned: Planned, got: Any) -> Verdict:
         """``problem.check``'s verdict on ``got``. A property check (applying a student's filters to images)
         costs milliseconds and most students return the same few outputs, so its verdicts are kept per case and
         output, up to VERDICTS_KEPT of them: a check is a function of the output and the case alone."""
-        check = problem.check
-        if not isinstance(check, Property):
-            return check(got, planned.expected, planned.case)
-        try:  # a digest, not the output itself: an entry costs ~0.3 KB whatever the student returned
-            digest = hashlib.blake2b(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
-        except Exception:  # noqa: BLE001 - an output that cannot be keyed is simply checked
-            return check(got, planned.expected, planned.case)
-        key = (id(planned.case), digest)
-        cached = self._verdicts.get(key)
-        if cached is not None and cached[0] is planned.case:
-            return cached[1]
-        verdict = check(got, planned.expected, planned.case)
-        if len(self._verdicts) < VERDICTS_KEPT:
+        key = _output_key(planned, got) if isinstance(problem.check, Property) else None
+        kept = self._verdicts.get(key) if key is not None else None
+        if kept is not None:
+            return kept[1]
+        verdict = problem.check(got, planned.expected, planned.case)
+        if key is not None and len(self._verdicts) < VERDICTS_KEPT:
             self._verdicts[key] = (planned.case, verdict)  # holding the case keeps its id unique
         return verdict
 
@@ -134,11 +125,21 @@ class CaseBook:
         assert planned.case is not None
         key = (id(planned.case), index)
         cached = self._wrong.get(key)
-        if cached is not None and cached[0] is planned.case:
+        if cached is not None:
             return cached[1]
         wrong = mistake_output(problem, planned, index)
         self._wrong[key] = (planned.case, wrong)  # holding the case keeps its id unique
         return wrong
+
+
+def _output_key(planned: Planned, got: Any) -> tuple[int, bytes] | None:
+    """A case and a 16-byte digest of an output (an entry costs ~0.3 KB whatever the student returned); None for
+    an output that cannot be pickled, which is then simply checked."""
+    try:
+        digest = hashlib.blake2b(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+    except Exception:  # noqa: BLE001
+        return None
+    return id(planned.case), digest
 
 
 def mistake_output(problem: FunctionProblem, planned: Planned, index: int) -> Any:

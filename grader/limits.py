@@ -47,7 +47,7 @@ class Limits:
     processes: int = 32
     output_kb: int = 64
     timeouts_per_function: int = 2
-    crashes_per_function: int = 3  # in a row: each crash costs a fresh process (worker/policy.py)
+    crashes_per_function: int = 3  # in a row: each crash costs a fresh process (worker/calls.py)
     # What the values a submission returns may cost the grader, checked while they are decoded (an
     # over-budget value is that call's ``invalid`` outcome). Sized at about 4x the course's largest
     # correct answers (LARGEST_* above), rounded up: 4 x 276 -> 1,200 elements per call and

@@ -80,7 +80,7 @@ def test_isolation_is_full_here(runner) -> None:
 def test_hostile_function_fails_only_its_cases(toy, runner, body: str, outcome: str, text: str) -> None:
     result = grade_source(toy, runner, body)
     # a function that timed out twice, or ended its process 3 times in a row, is not called again: its other
-    # cases are "not run" (worker/policy.py)
+    # cases are "not run" (worker/calls.py)
     stops = outcome == "timeout" or "os._exit" in body
     assert outcomes(result) - {"not_run"} == {outcome} and ("not_run" not in outcomes(result) or stops)
     double = result.problems[0]

@@ -33,25 +33,14 @@ from typing import IO, Any
 from .process import _Collector, job_message
 from .runner import ArgsCache, Isolation, Job, RunReport
 from .worker import wire
-from .worker.policy import Strikes
+from .worker.calls import MAX_DETAIL, CallLoop, ChildGone
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "worker" / "portable_child.py"
 STARTUP_SECONDS = 60.0  # booting Python and numpy (and torch, when preloaded) before the import clock starts
 MAX_CHILD_FRAME = 16 * 1024 * 1024
-MAX_DETAIL = 2000
-CHILD_STATUSES = {"ok", "error", "invalid"}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 # Variables a child keeps from the grader's environment: enough for Python to start on every system.
 KEPT_ENV = ("PATH", "PATHEXT", "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "LANG", "LC_ALL")
-
-
-class ChildGone(Exception):
-    """The child ended, timed out or broke the protocol; ``kind`` says which."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
 
 
 class _Output:
@@ -224,48 +213,26 @@ class _JobRun:
         self.collected.add(message, value)
 
     def run(self) -> RunReport:
-        limits = self.limits
         began = time.monotonic()
-        job_deadline = began + limits["job_seconds"]
-        strikes = Strikes(limits)
-        index = 0
-        imported = False
-        while not imported or index < len(self.calls):
-            if imported:
-                index = self._skip_exhausted(index, strikes)
-                if index >= len(self.calls):
-                    break
-                if time.monotonic() > job_deadline:
-                    self._skip_rest(index, "timeout",
-                                    f"not run: the submission used its {limits['job_seconds']} s budget")
-                    break
-            try:
-                current = self.runner._take_child()
-            except OSError as exc:
-                self._gone(imported, index, ChildGone("setup", f"could not start a child process: {exc}"))
-                break
-            try:
-                head = wire.frame(wire.dumps({"start": index, "report_import": not imported,
-                                              "preload": self.preload}))
-                current.start(head, self.payload, self.output, limits["cpu_seconds"])
-                self._await_import(current, first_time=not imported)
-                imported = True
-                index = self._run_calls(current, index, strikes, job_deadline)
-            except ChildGone as gone:
-                self._gone(imported, index, gone)
-                break
-            finally:
-                self.runner._destroy(current)
+        CallLoop([c.function for c in self.calls], self.limits, self.emit).run(
+            self._open_child, self._await_import, self.runner._destroy)
         self.emit({"type": "done", "output": self.output.data.decode("utf-8", "replace"),
                    "output_bytes": self.output.total, "seconds": time.monotonic() - began})
         return self.collected.report()
 
-    def _gone(self, imported: bool, index: int, gone: ChildGone) -> None:
-        if not imported:
-            self.emit({"type": "import", "status": gone.kind, "detail": gone.detail})
-        else:
-            self._skip_rest(index, "error", "not run: the submission could not be imported again "
-                                   f"after an earlier case failed ({gone.detail})")
+    def _open_child(self, start: int, first_time: bool) -> _Child:
+        """A booted child, sent the job to run from call ``start`` on."""
+        try:
+            current = self.runner._take_child()
+        except OSError as exc:
+            raise ChildGone("setup", f"could not start a child process: {exc}") from None
+        try:
+            head = wire.frame(wire.dumps({"start": start, "report_import": first_time, "preload": self.preload}))
+            current.start(head, self.payload, self.output, self.limits["cpu_seconds"])
+        except BaseException:
+            self.runner._destroy(current)
+            raise
+        return current
 
     def _await_import(self, current: _Child, first_time: bool) -> None:
         try:
@@ -294,49 +261,6 @@ class _JobRun:
                        "defined": first.get("defined"),
                        "answers": first.get("answers"),
                        "answers_error": str(first.get("answers_error", ""))[:MAX_DETAIL]})
-
-    def _skip_rest(self, index: int, status: str, detail: str) -> None:
-        for rest in range(index, len(self.calls)):
-            self.emit({"type": "result", "index": rest, "status": status, "detail": detail})
-
-    def _skip_exhausted(self, index: int, strikes: Strikes) -> int:
-        """Skip calls of functions that timed out or crashed too often; return the next to run."""
-        while index < len(self.calls) and (why := strikes.exhausted(self.calls[index].function)):
-            self.emit({"type": "result", "index": index, "status": "skipped", "detail": why})
-            index += 1
-        return index
-
-    def _run_calls(self, current: _Child, index: int, strikes: Strikes, job_deadline: float) -> int:
-        """Run calls from ``index`` in ``current``; return the index to resume at."""
-        limits = self.limits
-        while index < len(self.calls):
-            function = self.calls[index].function
-            if strikes.exhausted(function):
-                return index  # the child is already running it: restart past the skipped calls
-            deadline = min(time.monotonic() + limits["case_seconds"], job_deadline)
-            try:
-                message, value = current.read_message(deadline)
-            except ChildGone as gone:
-                detail = gone.detail
-                strikes.failed(function, gone.kind)
-                if gone.kind == "timeout":
-                    detail = f"no answer within {limits['case_seconds']} s (wall clock)"
-                self.emit({"type": "result", "index": index, "status": gone.kind, "detail": detail})
-                return index + 1
-            if message.get("type") != "result" or message.get("index") != index \
-                    or message.get("status") not in CHILD_STATUSES:
-                self.emit({"type": "result", "index": index, "status": "invalid",
-                           "detail": "the submission process broke the message protocol"})
-                return index + 1
-            strikes.answered(function)
-            seconds = message.get("seconds")
-            self.emit({"type": "result", "index": index, "status": message["status"],
-                       "detail": str(message.get("detail", ""))[:MAX_DETAIL],
-                       "not_implemented": message.get("not_implemented") is True,
-                       "seconds": float(seconds) if isinstance(seconds, (int, float)) else 0.0},
-                      value if message["status"] == "ok" else b"")
-            index += 1
-        return index
 
 
 def has_rlimits() -> bool:

@@ -231,7 +231,7 @@ class SandboxWorker:
             shutil.rmtree(self.plan.tmpdir, ignore_errors=True)
 
     def close(self) -> None:
-        if self.proc and self.proc.poll() is None and self.plan and self.plan.namespaces and not self.fallback:
+        if self.proc and self.proc.poll() is None and self.plan and self.plan.namespaces:
             # The worker is its pid namespace's init: killing it ends every process inside at once, which an
             # orderly exit (Python's teardown in the worker, ~15 ms) only does later. Nothing inside is kept.
             self.kill()
@@ -268,33 +268,24 @@ class _Budgets:
         self.limits = limits
         self.elements_left = limits.job_value_elements
         self.bytes_left = limits.job_value_bytes
-        self._messages: dict[bool, tuple[str, str]] = {}  # made once per job, not once per value
-
-    def _texts(self, per_call: bool) -> tuple[str, str]:
-        texts = self._messages.get(per_call)
-        if texts is None:
-            lim = self.limits
-            if per_call:
-                hint = f"; the largest correct answer in this course has {LARGEST_ANSWER_ELEMENTS:,}"
-                texts = (f"the returned value has more than {lim.value_elements:,} numbers and containers{hint}",
-                         f"the returned value takes more than {lim.value_bytes:,} bytes in wire form "
-                         f"(at most {lim.value_elements:,} numbers and containers are read{hint})")
-            else:
-                hint = (f", the budget of one submission; the correct answers of a whole assignment in this "
-                        f"course have at most {LARGEST_JOB_ELEMENTS:,}")
-                texts = (f"with the values returned before it, this value brings the total past "
-                         f"{lim.job_value_elements:,} numbers and containers{hint}",
-                         f"with the values returned before it, this value brings the total past "
-                         f"{lim.job_value_bytes:,} bytes in wire form{hint}")
-            self._messages[per_call] = texts
-        return texts
+        lim = limits  # the messages of a value over budget, made once per job, not once per value
+        hint = f"; the largest correct answer in this course has {LARGEST_ANSWER_ELEMENTS:,}"
+        self.per_value = (f"the returned value has more than {lim.value_elements:,} numbers and containers{hint}",
+                          f"the returned value takes more than {lim.value_bytes:,} bytes in wire form "
+                          f"(at most {lim.value_elements:,} numbers and containers are read{hint})")
+        hint = (f", the budget of one submission; the correct answers of a whole assignment in this "
+                f"course have at most {LARGEST_JOB_ELEMENTS:,}")
+        self.per_job = (f"with the values returned before it, this value brings the total past "
+                        f"{lim.job_value_elements:,} numbers and containers{hint}",
+                        f"with the values returned before it, this value brings the total past "
+                        f"{lim.job_value_bytes:,} bytes in wire form{hint}")
 
     def for_value(self) -> wire.Budget:
         lim = self.limits
         if self.elements_left >= lim.value_elements and self.bytes_left >= lim.value_bytes:
-            return wire.Budget(lim.value_elements, lim.value_bytes, *self._texts(True))
+            return wire.Budget(lim.value_elements, lim.value_bytes, *self.per_value)
         return wire.Budget(min(lim.value_elements, max(0, self.elements_left)),
-                           min(lim.value_bytes, max(0, self.bytes_left)), *self._texts(False))
+                           min(lim.value_bytes, max(0, self.bytes_left)), *self.per_job)
 
     def decode(self, raw: bytes) -> Any:
         """Decode ``raw`` within budget; raises wire.WireError (wire.OverBudget when over)."""

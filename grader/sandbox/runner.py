@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from ..limits import Limits
+from .worker import wire
 
 __all__ = ["Limits"]
 
@@ -35,15 +36,12 @@ class ArgsCache:
         self._kept: dict[tuple[str, int], tuple[tuple[Any, ...], bytes]] = {}
 
     def encoded(self, call: Call) -> bytes:
-        from .worker import wire
-
         if not call.shared:
             return wire.args_bytes(call.args)
         key = (call.function, id(call.args))
         kept = self._kept.get(key)
-        if kept is None or kept[0] is not call.args:
-            kept = (call.args, wire.args_bytes(call.args))
-            self._kept[key] = kept  # holding the args keeps their id unique
+        if kept is None:
+            kept = self._kept[key] = (call.args, wire.args_bytes(call.args))  # holding the args keeps their id unique
         return kept[1]
 
 

@@ -29,22 +29,12 @@ from typing import Any
 import child
 import confine
 import wire
-from policy import Strikes
+from calls import MAX_DETAIL, CallLoop, ChildGone
 
 PR_SET_CHILD_SUBREAPER = 36
-CHILD_STATUSES = {"ok", "error", "invalid"}
 MAX_CHILD_FRAME = 16 * 1024 * 1024  # when the job's limits carry no value budget
 GATHER_SECONDS = 0.001
 HEAD_BYTES = 256 * 1024  # a message's fields but its value: details, 200 names (as the grader's HEAD_BYTES)
-
-
-class ChildGone(Exception):
-    """The child ended, timed out or broke the protocol; ``kind`` says which."""
-
-    def __init__(self, kind: str, detail: str) -> None:
-        super().__init__(detail)
-        self.kind = kind
-        self.detail = detail
 
 
 class Child:
@@ -217,36 +207,11 @@ class JobRunner:
     # -------------------------------------------------------------- the job
 
     def run(self) -> None:
-        calls = self.job["calls"]
-        limits = self.limits
         began = time.monotonic()
-        job_deadline = began + limits["job_seconds"]
-        strikes = Strikes(limits)
-        index = 0
-        imported = False
-        while not imported or index < len(calls):
-            if imported:
-                index = self._skip_exhausted(index, strikes)
-                if index >= len(calls):
-                    break
-                if time.monotonic() > job_deadline:
-                    self._skip_rest(index, "timeout",
-                                    f"not run: the submission used its {limits['job_seconds']} s budget")
-                    break
-            current = Child(self.job, index, self, report_import=not imported)
-            try:
-                self._await_import(current, first_time=not imported)
-                imported = True
-                index = self._run_calls(current, index, strikes, job_deadline)
-            except ChildGone as gone:
-                if not imported:
-                    self.emit({"type": "import", "status": gone.kind, "detail": gone.detail})
-                    break
-                self._skip_rest(index, "error", "not run: the submission could not be imported again "
-                                       f"after an earlier case failed ({gone.detail})")
-                break
-            finally:
-                current.destroy()
+        loop = CallLoop([c["function"] for c in self.job["calls"]], self.limits, self.emit, self.value_bytes,
+                        self.budget_note)
+        loop.run(lambda start, first: Child(self.job, start, self, report_import=first), self._await_import,
+                 Child.destroy)
         self.emit({"type": "done", "output": self.output.decode("utf-8", "replace"),
                    "output_bytes": self.output_total, "children": self.children,
                    "seconds": time.monotonic() - began})
@@ -264,13 +229,13 @@ class JobRunner:
             raise ChildGone("invalid", "the submission process broke the message protocol")
         status = first.get("status")
         if status != "ok":
-            detail = str(first.get("detail", ""))[: child.MAX_DETAIL]
+            detail = str(first.get("detail", ""))[:MAX_DETAIL]
             raise ChildGone("setup" if status == "setup" else "error", detail)
         if first_time:  # only what the grader reads, bounded; ANSWERS go as the value, decoded in budget
             functions = first.get("functions")
             functions = functions if isinstance(functions, dict) else {}
             defined = first.get("defined")
-            answers_error = str(first.get("answers_error", ""))[: child.MAX_DETAIL]
+            answers_error = str(first.get("answers_error", ""))[:MAX_DETAIL]
             answers = b"" if first.get("answers") is None else wire.dumps(first["answers"])
             if len(answers) > self.value_bytes:
                 answers, answers_error = b"", (f"ANSWERS takes more than {self.value_bytes:,} bytes in wire form, "
@@ -279,55 +244,6 @@ class JobRunner:
                        "functions": {str(name): functions.get(name) is True for name in self.job["functions"]},
                        "defined": [str(d)[:100] for d in defined[:200]] if isinstance(defined, list) else [],
                        "answers_error": answers_error}, answers)
-
-    def _skip_rest(self, index: int, status: str, detail: str) -> None:
-        for rest in range(index, len(self.job["calls"])):
-            self.emit({"type": "result", "index": rest, "status": status, "detail": detail})
-
-    def _skip_exhausted(self, index: int, strikes: Strikes) -> int:
-        """Skip calls of functions that timed out or crashed too often; return the next to run."""
-        calls = self.job["calls"]
-        while index < len(calls) and (why := strikes.exhausted(calls[index]["function"])):
-            self.emit({"type": "result", "index": index, "status": "skipped", "detail": why})
-            index += 1
-        return index
-
-    def _run_calls(self, current: Child, index: int, strikes: Strikes, job_deadline: float) -> int:
-        """Run calls from ``index`` in ``current``; return the index to resume at."""
-        calls = self.job["calls"]
-        limits = self.limits
-        while index < len(calls):
-            function = calls[index]["function"]
-            if strikes.exhausted(function):
-                return index  # the child is already running it: restart past the skipped calls
-            deadline = min(time.monotonic() + limits["case_seconds"], job_deadline)
-            try:
-                message, value = current.read_message(deadline)
-            except ChildGone as gone:
-                detail = gone.detail
-                strikes.failed(function, gone.kind)
-                if gone.kind == "timeout":
-                    detail = f"no answer within {limits['case_seconds']} s (wall clock)"
-                self.emit({"type": "result", "index": index, "status": gone.kind, "detail": detail})
-                return index + 1
-            if message.get("type") != "result" or message.get("index") != index \
-                    or message.get("status") not in CHILD_STATUSES:
-                self.emit({"type": "result", "index": index, "status": "invalid",
-                           "detail": "the submission process broke the message protocol"})
-                return index + 1
-            strikes.answered(function)
-            seconds = message.get("seconds")
-            if message["status"] == "ok" and len(value) > self.value_bytes:
-                message = {"status": "invalid", "detail": f"the returned value takes more than {self.value_bytes:,} "
-                                                          f"bytes in wire form, over the grader's budget per value"
-                                                          f"{self.budget_note}", "seconds": seconds}
-            self.emit({"type": "result", "index": index, "status": message["status"],
-                       "detail": str(message.get("detail", ""))[: child.MAX_DETAIL],
-                       "not_implemented": message.get("not_implemented") is True,
-                       "seconds": float(seconds) if isinstance(seconds, (int, float)) else 0.0},
-                      value if message["status"] == "ok" else b"")
-            index += 1
-        return index
 
 
 def _children() -> list[int]:

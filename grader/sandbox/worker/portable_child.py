@@ -33,21 +33,6 @@ import wire  # noqa: E402
 
 sys.path.remove(_HERE)
 
-PRELOADABLE = {"torch"}
-
-
-def preload(names: list[str]) -> None:
-    """Import heavy libraries before the import clock starts, as the sandboxed worker does."""
-    for name in names:
-        if name in PRELOADABLE and name not in sys.modules:
-            try:
-                __import__(name)
-            except Exception:  # noqa: BLE001 - the student's own import will report it
-                continue
-            if name == "torch":
-                sys.modules["torch"].set_num_threads(1)
-
-
 def _vm_size_bytes() -> int:
     """This process's virtual size (Linux only): the base for an address-space limit."""
     try:
@@ -99,7 +84,7 @@ def main() -> int:
     if not isinstance(start, dict) or framed is None or not isinstance(framed[0], dict):
         return 1
     job, call_args = framed[0], wire.split_args(*framed)
-    preload([str(p) for p in start.get("preload") or []])
+    child.preload([str(p) for p in start.get("preload") or []])
     child._send(result_fd, {"type": "ready"})
     try:
         workdir = os.getcwd()  # a fresh private folder, chosen by the grader
