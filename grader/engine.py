@@ -7,15 +7,13 @@ works; the runner only ever receives the inputs.
 from __future__ import annotations
 
 import difflib
-import hashlib
 import math
-import pickle
 import shlex
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import values
 from .checks import Exact, Property, Verdict, same_data
@@ -68,6 +66,14 @@ class Plan:
 NOT_APPLICABLE = object()
 
 
+class Judged(NamedTuple):
+    """What a case's check and diagnosis make of one output."""
+
+    verdict: Verdict
+    hint: str
+    mistake: int | None  # the known mistake the hint names; None: the check's own hint
+
+
 class CaseBook:
     """What every student shares, computed once per book: the examples and public cases with their
     expected outputs, and the known mistakes' outputs on them. A batch owns one book; a self-check
@@ -77,7 +83,8 @@ class CaseBook:
         self._public: dict[tuple[str, int], list[Planned]] = {}
         self._hidden: dict[tuple[str, int, int, int, str], Planned] = {}
         self._wrong: dict[tuple[int, int], tuple[Case, Any]] = {}
-        self._verdicts: dict[tuple[int, bytes], tuple[Case, Verdict]] = {}
+        self._judged: dict[tuple[int, bytes], tuple[Case, Judged]] = {}
+        self._shown: dict[int, tuple[Case, dict[str, Any]]] = {}
 
     def public(self, assignment: str, problem: FunctionProblem) -> list[Planned]:
         key = (assignment, id(problem))
@@ -105,18 +112,37 @@ class CaseBook:
             cached = self._hidden.setdefault(key, fresh)  # racing threads solve it twice, and all keep one
         return cached
 
-    def verdict(self, problem: FunctionProblem, planned: Planned, got: Any) -> Verdict:
-        """``problem.check``'s verdict on ``got``. A property check (applying a student's filters to images)
-        costs milliseconds and most students return the same few outputs, so its verdicts are kept per case and
-        output, up to VERDICTS_KEPT of them: a check is a function of the output and the case alone."""
-        key = _output_key(planned, got) if isinstance(problem.check, Property) else None
-        kept = self._verdicts.get(key) if key is not None else None
+    def judge(self, problem: FunctionProblem, planned: Planned, got: Any, key: bytes) -> Judged:
+        """The check's verdict on ``got``, and its diagnosis (the hint, the known mistake it names).
+
+        Both are functions of the case and the output alone, and a class returns the same outputs over and
+        over (every exact answer, every copy of a common slip, the outputs of one approach), so they are kept
+        per case and output: ``key`` is the runner's name for the value (``CallReport.key``: equal keys, equal
+        values; b"" keeps nothing), up to VERDICTS_KEPT of them (a few hundred bytes each, whatever the output)."""
+        entry = (id(planned.case), key) if key else None
+        kept = self._judged.get(entry) if entry is not None else None
         if kept is not None:
             return kept[1]
-        verdict = problem.check(got, planned.expected, planned.case)
-        if key is not None and len(self._verdicts) < VERDICTS_KEPT:
-            self._verdicts[key] = (planned.case, verdict)  # holding the case keeps its id unique
-        return verdict
+        try:
+            verdict = problem.check(got, planned.expected, planned.case)
+        except Exception as exc:  # noqa: BLE001 - a checker bug must not stop the batch
+            verdict = Verdict("invalid", f"the grader could not check this output ({type(exc).__name__}: {exc})")
+        judged = Judged(verdict, *_diagnose(problem, planned, got, verdict, self))
+        if entry is not None and len(self._judged) < VERDICTS_KEPT:
+            self._judged[entry] = (planned.case, judged)  # holding the case keeps its id unique
+        return judged
+
+    def shown(self, planned: Planned) -> dict[str, Any]:
+        """A case's inputs and (if the problem shows it) expected value as result data, encoded once per case."""
+        assert planned.case is not None and isinstance(planned.problem, FunctionProblem)
+        key = id(planned.case)
+        kept = self._shown.get(key)
+        if kept is None:
+            shown = {"inputs": _inputs(planned.problem, planned.case.args)}
+            if planned.problem.show_expected:
+                shown["expected"] = values.encode(planned.expected)
+            kept = self._shown.setdefault(key, (planned.case, shown))  # the case held: its id stays unique
+        return kept[1]
 
     def wrong_answer(self, problem: FunctionProblem, planned: Planned, index: int) -> Any:
         """Mistake ``index``'s output on this case, or NOT_APPLICABLE (it does not apply, or it is right here)."""
@@ -130,16 +156,6 @@ class CaseBook:
         wrong = mistake_output(problem, planned, index)
         self._wrong[key] = (planned.case, wrong)  # holding the case keeps its id unique
         return wrong
-
-
-def _output_key(planned: Planned, got: Any) -> tuple[int, bytes] | None:
-    """A case and a 16-byte digest of an output (an entry costs ~0.3 KB whatever the student returned); None for
-    an output that cannot be pickled, which is then simply checked."""
-    try:
-        digest = hashlib.blake2b(pickle.dumps(got, protocol=pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
-    except Exception:  # noqa: BLE001
-        return None
-    return id(planned.case), digest
 
 
 def mistake_output(problem: FunctionProblem, planned: Planned, index: int) -> Any:
@@ -293,18 +309,12 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
     base: dict[str, Any] = {"id": planned.id, "kind": planned.kind, "label": planned.case.label,
                             "seconds": round(report.seconds, 6), "replay": replay}
     if report.status == "ok":
-        try:
-            verdict = book.verdict(problem, planned, report.value)
-        except Exception as exc:  # noqa: BLE001 - a checker bug must not stop the batch
-            verdict = Verdict("invalid", f"the grader could not check this output ({type(exc).__name__}: {exc})")
+        verdict, hint, mistake = book.judge(problem, planned, report.value, report.key)
         if verdict.passed and not audience.details_always:
             return CaseResult(outcome="passed", max_error=_finite(verdict.max_error), **base)
-        hint, mistake = _diagnose(problem, planned, report.value, verdict, book)
         shown: dict[str, Any] = {}
         if details or audience.details_always:
-            shown["inputs"] = _inputs(problem, planned.case.args)
-            if problem.show_expected:
-                shown["expected"] = values.encode(planned.expected)
+            shown.update(book.shown(planned))
             shown["got"] = values.encode(report.value)
         return CaseResult(outcome=verdict.outcome, message=verdict.message, hint=hint,
                           max_error=_finite(verdict.max_error), where=verdict.where, values=shown,
@@ -327,7 +337,7 @@ def check_call(planned: Planned, report: CallReport, audience: Audience, replay:
         hint = found or hint
     cause = "not implemented" if report.not_implemented else _cause(outcome, mistake, report.detail)
     return CaseResult(outcome=outcome, message=message, hint=hint, detail=report.detail,
-                      values={"inputs": _inputs(problem, planned.case.args)} if details else {}, cause=cause, **base)
+                      values={"inputs": book.shown(planned)["inputs"]} if details else {}, cause=cause, **base)
 
 
 def _lookup(answers: dict[str, Any], leaf: str) -> tuple[bool, Any]:

@@ -239,12 +239,58 @@ def test_property_verdicts_are_kept_per_case_and_output(monkeypatch) -> None:
     assert results(lambda: book) == fresh and calls == 0  # every (case, output) seen: nothing runs again
 
 
-def test_kept_property_verdicts_are_bounded(monkeypatch) -> None:
-    """The verdict store holds at most VERDICTS_KEPT entries, each keyed by a 16-byte digest of the output
-    (not the output: a hostile class's 32 KiB answers cost nothing there), and past the cap every output is
-    still checked, correctly."""
+@pytest.mark.parametrize("assignment", ["wr3", "hw5"])
+def test_verdicts_and_hints_are_kept_per_case_and_output(monkeypatch, assignment) -> None:
+    """A batch's book judges each distinct output of a case once (check and diagnosis): a class of right and
+    slipped submissions gets exactly the results of grading every student afresh, with far fewer judgements."""
     import grader.engine as engine
     from grader.engine import CaseBook
+    from grader.submission import read_submission
+
+    spec = load_assignment(assignment)
+    judgements = 0
+    diagnose = engine._diagnose
+
+    def counting(*args, **kwargs):
+        nonlocal judgements
+        judgements += 1
+        return diagnose(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "_diagnose", counting)
+    root = Path(__file__).parents[1] / "submissions"
+    slips = sorted(f.name for f in root.iterdir() if f.name.startswith(f"{assignment}-")
+                   and "loop" not in f.name and "import_error" not in f.name)
+    folders = ["passes_all", *slips]
+    sources = [read_submission(root / f / f"{assignment}.py").source for f in folders
+               if (root / f / f"{assignment}.py").exists()]
+    students = [(f"s{i}", sources[i % len(sources)]) for i in range(2 * len(sources))]
+
+    def results(book_for):
+        out = []
+        for student, source in students:
+            audience = Audience(hidden=True, secret="k", student=student)
+            out.append(grade(spec, Submission(student, Path(f"{assignment}.py"), source), InProcessRunner(),
+                             audience, book=book_for()))
+        return [[(c.id, c.outcome, c.message, c.hint, c.cause, repr(c.values)) for p in r.problems for c in p.cases]
+                for r in out]
+
+    fresh = results(CaseBook)
+    unkept, judgements = judgements, 0
+    book = CaseBook()
+    assert results(lambda: book) == fresh
+    assert 0 < judgements < unkept / 2  # the same outputs of the same cases are judged once
+    judgements = 0
+    assert results(lambda: book) == fresh and judgements == 0  # every (case, output) seen: nothing runs again
+
+
+def test_kept_verdicts_are_bounded(monkeypatch) -> None:
+    """The store of verdicts holds at most VERDICTS_KEPT entries, each keyed by the runner's 16-byte key of the
+    output (not the output: a hostile class's 32 KiB answers cost nothing there), and past the cap every
+    output is still checked, correctly."""
+    import grader.engine as engine
+    from grader.engine import CaseBook
+    from grader.sandbox.runner import value_key
+    from grader.sandbox.worker import wire
 
     hw4 = load_assignment("hw4")
     problem = next(p for p in hw4.functions if p.check.__class__.__name__ == "Property")
@@ -252,8 +298,12 @@ def test_kept_property_verdicts_are_bounded(monkeypatch) -> None:
     monkeypatch.setattr(engine, "VERDICTS_KEPT", 3)
     book = CaseBook()
     outputs = [np.full((2, 3, 3), float(i)) for i in range(6)] + [planned.expected]
-    verdicts = [book.verdict(problem, planned, got) for got in outputs]
-    assert [v.outcome for v in verdicts] == [problem.check(g, planned.expected, planned.case).outcome
-                                             for g in outputs]
-    assert verdicts[-1].passed and len(book._verdicts) == 3
-    assert all(len(digest) == 16 for _, digest in book._verdicts)
+    judged = [book.judge(problem, planned, got, value_key(wire.dumps(wire.to_wire(got)))) for got in outputs]
+    assert [j.verdict.outcome for j in judged] == [problem.check(g, planned.expected, planned.case).outcome
+                                                   for g in outputs]
+    assert judged[-1].verdict.passed and len(book._judged) == 3
+    assert all(len(key) == 16 for _, key in book._judged)
+    unnamed = book.judge(problem, planned, outputs[-1], b"")  # an output the runner gave no key: nothing kept
+    assert unnamed.verdict.passed and len(book._judged) == 3
+
+

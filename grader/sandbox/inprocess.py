@@ -13,7 +13,7 @@ import time
 import types
 from dataclasses import dataclass
 
-from .runner import ArgsCache, Call, CallReport, ImportReport, Isolation, Job, RunReport
+from .runner import ArgsCache, Call, CallReport, ImportReport, Isolation, Job, RunReport, value_key
 from .worker import wire
 
 
@@ -66,14 +66,15 @@ class InProcessRunner:
         began = time.perf_counter()
         try:
             value = func(*fresh)  # type: ignore[misc]
-            decoded = wire.from_wire(wire.loads(wire.dumps(wire.to_wire(value))))
+            raw = wire.dumps(wire.to_wire(value))
+            decoded = wire.from_wire(wire.loads(raw))
         except wire.WireError as exc:
             return CallReport(status="invalid", detail=str(exc))
         except (Exception, SystemExit) as exc:  # noqa: BLE001 - as the worker reports sys.exit()
             return CallReport(status="error", detail=f"{type(exc).__name__}: {exc}",
                               seconds=time.perf_counter() - began,
                               not_implemented=isinstance(exc, NotImplementedError))
-        return CallReport(status="ok", value=decoded, seconds=time.perf_counter() - began)
+        return CallReport(status="ok", value=decoded, seconds=time.perf_counter() - began, key=value_key(raw))
 
     def close(self) -> None:
         pass

@@ -23,7 +23,7 @@ from ..errors import IsolationError
 from ..limits import LARGEST_ANSWER_ELEMENTS, LARGEST_JOB_ELEMENTS
 from . import isolation as iso
 from . import launch
-from .runner import ArgsCache, CallReport, ImportReport, Isolation, Job, Limits, RunReport
+from .runner import ArgsCache, CallReport, ImportReport, Isolation, Job, Limits, RunReport, value_key
 from .worker import wire
 
 MAX_FRAME = 1024 * 1024  # a frame outside a job: the greeting (a job's frames are capped by frame_cap)
@@ -378,18 +378,20 @@ def _call_report(message: dict[str, Any], raw: bytes, budgets: _Budgets) -> Call
     seconds = message.get("seconds")
     seconds = float(seconds) if type(seconds) in (int, float) else 0.0
     value = None
+    key = b""
     detail = _text(message.get("detail"))
     if status == "ok":
         try:
             if not raw:
                 raise wire.WireError("no value")
             value = budgets.decode(raw)
+            key = value_key(raw)
         except wire.OverBudget as exc:
             status, detail = "invalid", str(exc)
         except wire.WireError as exc:
             status, detail = "invalid", f"the returned value could not be read: {exc}"
     return CallReport(status=status, value=value, detail=detail, seconds=seconds,
-                      not_implemented=message.get("not_implemented") is True)
+                      not_implemented=message.get("not_implemented") is True, key=key)
 
 
 def describe(plan: iso.LaunchPlan | None, hello: dict[str, Any]) -> Isolation:
