@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader import engine  # noqa: E402
 from grader.batch import BatchOptions, grade_batch  # noqa: E402
 from grader.engine import Audience, CaseBook, grade, plan_cases  # noqa: E402
 from grader.loader import load_assignment  # noqa: E402
@@ -137,9 +138,14 @@ def _tree_cpu(pid: int) -> float:
     return own + sum(_tree_cpu(c) for c in children)
 
 
-def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = None, mode: str = "auto") -> dict:
+def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = None, mode: str = "auto",
+              keep: bool = True) -> dict:
+    """One batch. ``keep=False`` keeps no judgement in the batch's CaseBook, as if every student's outputs
+    differed from every other's in some bit (the synthetic class shares many outputs exactly)."""
     spec = load_assignment(assignment)
     out = Path(tempfile.mkdtemp(prefix="bench-out-"))
+    kept = engine.VERDICTS_KEPT
+    engine.VERDICTS_KEPT = kept if keep else 0
     try:
         began = time.perf_counter()
         with SandboxRunner(workers=jobs, mode=mode, layers=layers) as runner:
@@ -160,6 +166,7 @@ def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = 
                 "workers_cpu_ms": workers_cpu / n * 1000,  # every worker process and its children, start-up included
                 "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     finally:
+        engine.VERDICTS_KEPT = kept
         shutil.rmtree(out, ignore_errors=True)
 
 
@@ -172,20 +179,35 @@ def batch_in_subprocess(assignment: str, n: int, jobs: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def check_latency(assignment: str, repeats: int) -> list[float]:
+def check_latency(assignment: str, repeats: int, python: Path | None = None) -> list[float]:
     """Wall time of a whole `grader check` process, with Python's bytecode cache written (as pip leaves an
     installed package: a machine that sets PYTHONDONTWRITEBYTECODE would otherwise recompile every module
-    each time), after one untimed run that fills it."""
+    each time), after one untimed run that fills it. ``python``: another installation's (the student
+    edition's), run from outside this repository."""
     path = SAMPLES / "passes_all" / f"{assignment}.py"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    command = [sys.executable, "-m", "grader", "check", str(path)]
-    subprocess.run(command, capture_output=True, check=True, cwd=ROOT, env=env)
+    command = [str(python or sys.executable), "-m", "grader", "check", str(path)]
+    cwd = python.parents[2] if python else ROOT
+    subprocess.run(command, capture_output=True, check=True, cwd=cwd, env=env)
     times = []
     for _ in range(repeats):
         began = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True, cwd=ROOT, env=env)
+        subprocess.run(command, capture_output=True, check=True, cwd=cwd, env=env)
         times.append(time.perf_counter() - began)
     return times
+
+
+def student_edition(work: Path) -> Path:
+    """The student edition, built (`grader bundle all`) and installed with one `pip install FILE` into a fresh
+    virtual environment, as a student installs it; returns that environment's python."""
+    dist = work / "dist"
+    subprocess.run([sys.executable, "-m", "grader", "bundle", "all", "--out", str(dist)], check=True, cwd=ROOT,
+                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "venv", str(work / "venv")], check=True, capture_output=True)
+    python = work / "venv" / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "-q", *map(str, dist.glob("*.whl"))], check=True,
+                   capture_output=True)
+    return python
 
 
 def main() -> None:
@@ -199,16 +221,23 @@ def main() -> None:
     repeats = 3 if args.quick else 5
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, jobs={args.jobs}")
 
-    print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target <= 0.3 s)")
-    for assignment in args.assignments:
-        times = check_latency(assignment, repeats)
-        print(f"  {assignment}: median {statistics.median(times):.2f} s  (min {min(times):.2f}, max {max(times):.2f})")
+    print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target <= 0.3 s):"
+          " this repository's install, and the student edition installed from its wheel (what students run)")
+    with tempfile.TemporaryDirectory(prefix="bench-edition-") as tmp:
+        edition = student_edition(Path(tmp))
+        for assignment in args.assignments:
+            line = f"  {assignment}:"
+            for name, python in (("course", None), ("student edition", edition)):
+                times = check_latency(assignment, repeats, python)
+                line += (f"  {name} median {statistics.median(times):.2f} s"
+                         f" (min {min(times):.2f}, max {max(times):.2f})")
+            print(line)
 
     print(f"\n== batch grading, {args.n} synthetic submissions per assignment (target >= 60 per second)")
     print(f"  {'assignment':<10} {'subs/s':>7} {'grading s':>9} {'per sub ms':>10} {'grader cpu':>10} "
           f"{'worker cpu':>10} "
           f"{'floor ms':>8} {'in-proc ms':>10} {'in-proc/b':>9} {'engine ms':>9} {'overhead ms':>11} "
-          f"{'worker start s':>14}")
+          f"{'worker start s':>14} {'unkept subs/s':>13} {'unkept grader cpu':>17}")
     for assignment in args.assignments:
         with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
             roster = make_class(assignment, args.n, Path(tmp))
@@ -216,17 +245,19 @@ def main() -> None:
             inproc = inprocess_seconds(assignment, roster) / args.n * 1000
             shared = inprocess_seconds(assignment, roster, shared=True) / args.n * 1000
             run = batch_run(assignment, Path(tmp), args.jobs)
+            unkept = batch_run(assignment, Path(tmp), args.jobs, keep=False)
         per_sub = run["seconds"] / run["n"] * 1000
         print(f"  {assignment:<10} {run['rate']:7.1f} {run['seconds']:9.2f} {per_sub:10.1f} "
               f"{run['grader_cpu_ms']:10.1f} {run['workers_cpu_ms']:10.1f} "
               f"{floor:8.2f} {inproc:10.2f} {shared:9.2f} {shared - floor:9.2f} "
-              f"{per_sub - floor:11.1f} {run['startup']:14.2f}")
+              f"{per_sub - floor:11.1f} {run['startup']:14.2f} {unkept['rate']:13.1f} {unkept['grader_cpu_ms']:17.1f}")
     print("  (per sub = wall time / submissions with", args.jobs, "workers; grader cpu = the grader process's CPU"
           " per submission in that batch (its threads share one GIL), the workers' not counted; worker cpu = the"
           " workers' CPU per submission (their job runners and student processes, start-up included);"
           " floor = calling the functions directly; in-proc = the engine without isolation, one process, each"
           " submission solving the public cases again (as a lone `grader check`); in-proc/b = the same with one"
-          " CaseBook for the class (as a batch); engine = in-proc/b - floor, the engine's own time)")
+          " CaseBook for the class (as a batch); engine = in-proc/b - floor, the engine's own time; unkept = the"
+          " same batch with no judgement kept in its CaseBook, as if no two students' outputs were equal)")
 
     print("\n== peak memory of the grader process against batch size (flat in N is the target)")
     sizes = [50, 200, args.n] if not args.quick else [50, args.n]

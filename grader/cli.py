@@ -216,17 +216,19 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
     from .selfcheck import check_file, resolve_assignment
 
     factory = _runner()
-    result, iso = check_file(file, assignment_id, problems_dir, _limits(case_seconds, import_seconds, memory_mb),
-                             _mode(isolation, require_isolation), only or None,
-                             factory(_mode(isolation, require_isolation), 1) if factory else None)
+    limits = _limits(case_seconds, import_seconds, memory_mb)
+    assignment = resolve_assignment(file, assignment_id, problems_dir)  # loaded once (the student edition parses it)
+    result, iso = check_file(file, assignment_id, problems_dir, limits, _mode(isolation, require_isolation),
+                             only or None, factory(_mode(isolation, require_isolation), 1) if factory else None,
+                             assignment)
     if result.status == "unreadable":  # the side outputs still say so (CI), then exit status 2 as before
         _write_side_outputs(result, json_path, junit_path, gradescope_path)
-        _github_outputs(result, file, assignment_id, problems_dir)
+        _github_outputs(result, file, assignment)
         raise GraderError(result.message)
     console = Console()
     print_submission(console, result, iso.note)
     checked = {p.id for p in result.problems}
-    unchecked = [p for p in resolve_assignment(file, assignment_id, problems_dir).problems
+    unchecked = [p for p in assignment.problems
                  if not p.self_check and p.id not in checked and (not only or p.id in only)]
     if unchecked:
         why = {"answers": "the student edition does not hold the answers",
@@ -234,20 +236,19 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
         console.print("not self-checked, graded with your submission: "
                       + "; ".join(f"{p.id} ({why[p.kind]})" for p in unchecked), style="dim")
     _write_side_outputs(result, json_path, junit_path, gradescope_path)
-    _github_outputs(result, file, assignment_id, problems_dir)
+    _github_outputs(result, file, assignment)
     if result.percent + 1e-9 < fail_under:
         click.secho(f"below --fail-under {fail_under:g}%", fg="red", err=True)
         sys.exit(1)
 
 
-def _github_outputs(result, file: Path, assignment_id: str | None, problems_dir: Path | None) -> None:
+def _github_outputs(result, file: Path, assignment) -> None:
     """In GitHub Actions: a step summary ($GITHUB_STEP_SUMMARY) and annotations (GITHUB_ACTIONS=true)."""
     if not os.environ.get("GITHUB_STEP_SUMMARY") and os.environ.get("GITHUB_ACTIONS") != "true":
         return
     from .render.github import report_to_github
-    from .selfcheck import resolve_assignment
 
-    functions = {p.id: p.function for p in resolve_assignment(file, assignment_id, problems_dir).functions}
+    functions = {p.id: p.function for p in assignment.functions}
     report_to_github(result, file, functions)
 
 

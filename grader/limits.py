@@ -13,7 +13,7 @@ from typing import Any
 
 # ------------------------------------------------------------------ reports
 
-VERDICTS_KEPT = 20_000  # property-check verdicts a batch's CaseBook keeps (~0.3 KB each): memory stays flat in N
+VERDICTS_KEPT = 20_000  # judgements (verdict, hint) a batch's CaseBook keeps per case and output: memory flat in N
 DETAILED_FAILURES = 3  # failing cases per problem that carry inputs, expected and got values (the rest: replay)
 MESSAGE_CHARS = 2_000  # any message, hint or detail text in a result
 VALUE_ELEMENTS = 400  # numbers kept of one value (inputs, expected, got) in a result

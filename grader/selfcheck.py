@@ -29,13 +29,14 @@ def resolve_assignment(file: Path, assignment_id: str | None, problems_dir: Path
 
 
 def check_file(file: Path, assignment_id: str | None, problems_dir: Path | None, limits: Limits, mode: str,
-               only: Iterable[str] | None = None, runner: Runner | None = None) -> tuple[SubmissionResult, Isolation]:
+               only: Iterable[str] | None = None, runner: Runner | None = None,
+               assignment: Assignment | None = None) -> tuple[SubmissionResult, Isolation]:
     """The public-case check of one file. ``runner`` defaults to the sandbox for ``mode``; it is closed here only
-    when it was opened here."""
+    when it was opened here. ``assignment``: the one ``resolve_assignment`` gave, when the caller has it."""
     owned = runner is None
     runner = runner or open_runner(mode)  # the worker boots while the problems load
     try:
-        assignment = resolve_assignment(file, assignment_id, problems_dir)
+        assignment = assignment or resolve_assignment(file, assignment_id, problems_dir)
         for problem_id in only or ():
             assignment.entry(problem_id)
         try:

@@ -243,8 +243,8 @@ class Assignment:
         ids: set[str] = set()
         for entry in self.entries:
             _require(isinstance(entry, Entry), where, "entries must be Entry(problem, points)")
-            _require(isinstance(entry.problem, (FunctionProblem, AnswersProblem)), where,
-                     f"{entry.problem!r} is not a FunctionProblem or AnswersProblem")
+            if not isinstance(entry.problem, (FunctionProblem, AnswersProblem)):  # the repr only when it fails
+                raise SpecError(f"{where}: {entry.problem!r} is not a FunctionProblem or AnswersProblem")
             _require(isinstance(entry.points, (int, float)) and entry.points > 0, where,
                      f"points of {entry.problem.id!r} must be positive")
             _require(entry.problem.id not in ids, where, f"duplicate problem id {entry.problem.id!r}")

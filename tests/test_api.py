@@ -85,3 +85,33 @@ def test_limit_defaults_live_in_one_place() -> None:
     help_text = CliRunner().invoke(main, ["check", "--help"]).output
     assert f"[default: {api.Limits().case_seconds}]" in help_text
     assert f"[default: {api.Limits().memory_mb}]" in help_text
+
+
+def test_check_loads_its_assignment_once(tmp_path, monkeypatch) -> None:
+    """`grader check` reads the assignment once (the student edition parses its data on every load)."""
+    from grader import selfcheck
+
+    loads = []
+    real = selfcheck.load_assignment
+    monkeypatch.setattr(selfcheck, "load_assignment", lambda *a, **k: loads.append(a) or real(*a, **k))
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "toy.py").write_text(GOOD)
+    checked = invoke("check", "toy.py", tmp_path=tmp_path)
+    assert checked.exit_code == 0 and len(loads) == 1
+
+
+def test_building_an_assignment_formats_no_problem(monkeypatch) -> None:
+    """Validating an assignment never formats its problems: a problem's repr holds its cases (the student
+    edition's solved cases are hundreds of arrays: printing them made every self-check 0.2 s slower)."""
+    from dataclasses import replace
+
+    from grader.spec import Assignment, FunctionProblem
+
+    toy = api.load("toy", COURSE)
+
+    def refuse(self) -> str:
+        raise AssertionError("a problem was formatted while its assignment was validated")
+
+    monkeypatch.setattr(FunctionProblem, "__repr__", refuse)
+    rebuilt = replace(toy, title="again")  # runs Assignment.__post_init__
+    assert isinstance(rebuilt, Assignment) and rebuilt.entries == toy.entries
