@@ -197,30 +197,31 @@ def installed_filter(pid: int) -> bytes | None:
         libc.ptrace(PTRACE_DETACH, pid, None, None)
 
 
-def test_the_installed_program_is_the_one_libseccomp_installs(monkeypatch) -> None:
+def filter_loaded_in_child() -> tuple[int, bytes | None]:
+    """A child that loads the seccomp filter as the worker's children do: its pid, and the program the kernel
+    holds for it (None where the kernel does not let this process read it)."""
     def load() -> dict[str, Any]:
         confine.prctl(confine.PR_SET_NO_NEW_PRIVS, 1)
         confine.load_seccomp()
         return {}
 
-    slow_pid, report, go = in_child(load, hold=True)
+    pid, report, go = in_child(load, hold=True)
     try:
         assert report == {}
-        slow = installed_filter(slow_pid)
+        return pid, installed_filter(pid)
     finally:
-        release(slow_pid, go)
+        release(pid, go)
+
+
+def test_the_installed_program_is_the_one_libseccomp_installs(monkeypatch) -> None:
+    slow_pid, slow = filter_loaded_in_child()
     if slow is None:
         pytest.skip("the kernel does not let this process read a child's seccomp filter")
     template = confine.prepare_seccomp()
     assert template is not None
     assert slow == template.for_pid(slow_pid)  # libseccomp's load() installs what it exports
     forbid_building(monkeypatch)
-    fast_pid, report, go = in_child(load, hold=True)
-    try:
-        assert report == {}
-        fast = installed_filter(fast_pid)
-    finally:
-        release(fast_pid, go)
+    fast_pid, fast = filter_loaded_in_child()
     assert fast == template.for_pid(fast_pid)
 
 
