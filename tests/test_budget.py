@@ -35,7 +35,7 @@ HOSTILE = {
 }
 WHY = {"nested lists": "more than 1,200 numbers", "million keys": "more than 1,200 numbers",
        "huge shape": "more than 1,200 numbers", "deep": "nested too deeply"}
-# Big frames pass the job runner's byte cap, so that the grader's own decoder is what stops them.
+# Big frames pass the job manager's byte cap, so that the grader's own decoder is what stops them.
 FORWARD_ALL = Limits(case_seconds=10.0, import_seconds=5.0, value_bytes=64 * 2**20, job_value_bytes=256 * 2**20)
 
 SOURCE = """

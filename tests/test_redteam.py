@@ -216,14 +216,15 @@ def test_the_grader_process_is_out_of_reach(runner) -> None:
     grader_pid = os.getpid()
     found = probe(runner, "\n".join([
         "out = {'pids': sorted(int(p) for p in os.listdir('/proc') if p.isdigit())}",
+        "others = [p for p in out['pids'] if p != os.getpid()]",  # the worker, the job manager, bwrap
         "for name in ('mem', 'environ', 'cmdline', 'maps'):",
-        "    for pid in (1, os.getppid(), args[0]):",
+        "    for pid in (*others, args[0]):",
         "        try:",
         "            out[f'{pid}/{name}'] = len(open(f'/proc/{pid}/{name}', 'rb').read(4096))",
         "        except OSError as e:",
         "            out[f'{pid}/{name}'] = type(e).__name__",
         "import signal",
-        "for target in (args[0], os.getppid(), 1, -1, 0):",
+        "for target in (args[0], *others, -1, 0):",
         "    try:",
         "        os.kill(target, signal.SIGKILL)",
         "        out[f'kill {target}'] = 'sent'",
@@ -231,12 +232,13 @@ def test_the_grader_process_is_out_of_reach(runner) -> None:
         "        out[f'kill {target}'] = type(e).__name__",
         "try:",
         "    import ctypes",
-        "    out['ptrace'] = ctypes.CDLL(None).ptrace(16, os.getppid(), 0, 0)",  # PTRACE_ATTACH
+        "    out['ptrace'] = [ctypes.CDLL(None).ptrace(16, p, 0, 0) for p in others]",  # PTRACE_ATTACH
         "except Exception as e:",
         "    out['ptrace'] = type(e).__name__",
         "return out",
     ]), grader_pid)
-    assert len(found["pids"]) <= 4, found["pids"]  # its own pid space: bwrap, worker, job runner, itself
+    # its own pid space: the worker, its job manager (which holds other students' jobs) and itself
+    assert 3 <= len(found["pids"]) <= 4, found["pids"]
     for key, value in found.items():
         # memory, environment and mappings of every other process are closed; command lines of the
         # sandbox's own processes are public (bwrap's paths), but the grader's is not even visible
@@ -244,8 +246,28 @@ def test_the_grader_process_is_out_of_reach(runner) -> None:
             assert value in ("PermissionError", "FileNotFoundError", "ProcessLookupError"), (key, value)
         if key.startswith("kill"):
             assert value in ("PermissionError", "ProcessLookupError"), (key, value)
-    assert found["ptrace"] == -1
+    assert found["ptrace"] == [-1] * (len(found["pids"]) - 1)
     assert os.getpid() == grader_pid  # still here
+
+
+def test_a_child_holds_no_descriptor_but_its_own(runner) -> None:
+    """Only stdin (/dev/null), its output and its result pipe: nothing of the worker's or the manager's."""
+    found = probe(runner, "\n".join([
+        "import stat",
+        "fds = sorted(int(f) for f in os.listdir('/proc/self/fd'))",
+        "kinds = []",
+        "for fd in fds:",
+        "    try:",
+        "        mode = os.fstat(fd).st_mode",
+        "        kinds.append([fd, 'fifo' if stat.S_ISFIFO(mode) else 'char' if stat.S_ISCHR(mode) else 'other'])",
+        "    except OSError:",
+        "        pass",  # the listing's own descriptor, closed by now
+        "return kinds",
+    ]))
+    assert isinstance(found, list)
+    kinds = [kind for _, kind in found]
+    assert [fd for fd, _ in found[:3]] == [0, 1, 2], found
+    assert kinds == ["char", "fifo", "fifo", "fifo"], found  # and the result pipe alone: no socket, no file
 
 
 def test_the_grader_and_the_course_cannot_be_imported(runner) -> None:
@@ -323,7 +345,7 @@ def test_no_daemon_survives_a_submission(runner) -> None:
     ]))
     assert found == {"fork": "PermissionError"}
     after = probe(runner, "return sorted(int(p) for p in os.listdir('/proc') if p.isdigit())")
-    assert len(after) <= 4  # bwrap's init, the worker, its job runner and this child
+    assert len(after) <= 4  # bwrap's init, the worker, its job manager and this child
 
 
 def test_a_batch_with_every_attack_grades_the_honest_students(tmp_path: Path) -> None:

@@ -82,7 +82,7 @@ def as_ordinary_user(argv: list[str], scratch: Path) -> tuple[list[str], dict[st
 
 
 # Every call that acts on another process by pid, aimed at every other process the student can
-# see (the worker, its job runner, bubblewrap's init), and the same calls on itself, which stay
+# see (the worker, its job manager, bubblewrap's init), and the same calls on itself, which stay
 # allowed. Signals are 0 (a permission check only); the limits set would break the worker.
 ATTACK = r'''
 import ctypes, errno, fcntl, os, resource, signal
@@ -195,7 +195,7 @@ def test_attacks_on_the_worker_fail_when_grading_as_an_ordinary_user(scratch: Pa
     assert found["uid"] != 0
     mode, layers, missing = found["isolation"]
     assert mode == "full" and "unprivileged uid" not in layers + missing, found["isolation"]  # said as it is
-    assert found["zygotes"] == 1
+    assert found["zygotes"] == 2  # the pristine worker and its job manager (a fork of it, same command line)
     assert found["first"]["status"] == "ok", found["first"]
     attack = found["attack"]
     assert attack["status"] == "ok", attack

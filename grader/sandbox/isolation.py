@@ -127,7 +127,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
 def drops_uid() -> bool:
     """Whether student code can run under uids of its own: only when we are root.
 
-    The job runner then draws a fresh random uid for every job (never one per worker, so no job
+    The job manager then draws a fresh random uid for every job (never one per worker, so no job
     owns what an earlier one left); otherwise student code shares the worker's uid.
     """
     return os.geteuid() == 0

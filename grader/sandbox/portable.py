@@ -198,7 +198,7 @@ class _Child:
 
 
 class _JobRun:
-    """One job, run as the sandbox's job runner runs it, reported through the sandbox's collector."""
+    """One job, run as the sandbox's job manager runs it, reported through the sandbox's collector."""
 
     def __init__(self, runner: PortableRunner, job: Job) -> None:
         self.runner = runner

@@ -360,7 +360,7 @@ def _import_report(message: dict[str, Any], raw: bytes, budgets: _Budgets) -> Im
     defined = tuple(str(d)[:100] for d in defined[:200]) if isinstance(defined, list) else ()
     answers: Any = None
     answers_error = _text(message.get("answers_error"))
-    if raw or message.get("answers") is not None:  # the job runner sends them as the value
+    if raw or message.get("answers") is not None:  # the job manager sends them as the value
         try:
             answers = budgets.decode(raw) if raw else budgets.rebuild(message["answers"])
         except wire.OverBudget as exc:

@@ -1,4 +1,4 @@
-"""A job's calls, run in one child process after another: the loop the sandboxed job runner and the
+"""A job's calls, run in one child process after another: the loop the sandboxed job manager and the
 portable runner share; each brings its own way of starting, greeting and ending a child.
 
 A call that times out, ends its process or breaks the protocol costs that call, and a fresh child

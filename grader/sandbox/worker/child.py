@@ -1,15 +1,16 @@
 """The process that runs student code: import the submission, call functions, send data back.
 
-It starts as a fork of the job runner, so it already has numpy imported. It
-never sees expected values: it holds the submission's source and the inputs
-of its cases, nothing else. Whatever it sends is treated by the grader as
-untrusted data, so nothing here needs to be tamper-proof; it only needs to
-be helpful to honest submissions.
+It starts as a fork of the pristine worker, so it already has numpy imported,
+and reads its job from the job manager (:func:`start`). It never sees expected
+values: it holds the submission's source and the inputs of its cases, nothing
+else. Whatever it sends is treated by the grader as untrusted data, so nothing
+here needs to be tamper-proof; it only needs to be helpful to honest submissions.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import linecache
 import os
 import pickle
@@ -81,7 +82,19 @@ def _redirect_output(out_fd: int) -> None:
 
 
 def _close_other_fds(keep: set[int]) -> None:
-    for name in os.listdir("/proc/self/fd"):
+    """Close every descriptor but ``keep``: a child inherits the worker's, such as its line to the manager."""
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # no /proc: close every number up to the limit instead
+        import resource
+
+        top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        bounds = [-1, *sorted(keep), top if top != resource.RLIM_INFINITY else 1 << 20]
+        for low, high in itertools.pairwise(bounds):
+            if low + 1 < high:  # an empty range is not a no-op: os.closerange(0, 0) closes everything
+                os.closerange(low + 1, high)
+        return
+    for name in names:
         fd = int(name)
         if fd not in keep:
             try:
@@ -115,11 +128,29 @@ def _answers(module: types.ModuleType) -> tuple[Any, str]:
         return None, describe_exception(exc, "")
 
 
-def run(job: dict[str, Any], call_args: list[bytes], start: int, result_fd: int, out_fd: int, workdir: str,
-        uid: int | None, use_seccomp: bool, report_import: bool) -> None:
-    """Child main: never returns."""
+def start(job_fd: int, result_fd: int, out_fd: int) -> NoReturn:
+    """Child main, just forked by the pristine worker: read this child's orders and the job from the
+    manager on ``job_fd``, then confine itself and run the submission. Never returns."""
     try:
-        _close_other_fds({result_fd, out_fd})
+        _close_other_fds({job_fd, result_fd, out_fd})
+        orders = wire.read_frame(job_fd)
+        message = wire.read_message(job_fd)
+        os.close(job_fd)
+        if not isinstance(orders, dict) or message is None:
+            os._exit(72)  # the manager went away: nobody reads this child
+        job, value = message
+        call_args = wire.split_args(job, value)
+    except BaseException:  # noqa: BLE001
+        os._exit(72)
+    run(job, call_args, int(orders["start"]), result_fd, out_fd, str(orders["workdir"]), orders.get("uid"),
+        bool(orders.get("seccomp")), bool(orders.get("report_import")))
+
+
+def run(job: dict[str, Any], call_args: list[bytes], start: int, result_fd: int, out_fd: int, workdir: str,
+        uid: int | None, use_seccomp: bool, report_import: bool) -> NoReturn:
+    """Confine this process (holding no descriptor but these two), then import the submission and run its
+    calls: never returns."""
+    try:
         _redirect_output(out_fd)
         os.chdir(workdir)
         for var in ("HOME", "TMPDIR"):  # tempfile and friends write into the run's own folder

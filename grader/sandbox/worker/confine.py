@@ -22,6 +22,7 @@ import ctypes
 import errno
 import os
 import resource
+import signal
 import struct
 from typing import Any
 
@@ -32,6 +33,7 @@ except Exception:  # noqa: BLE001 - any failure just means the layer is absent
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
+PR_SET_PDEATHSIG = 1
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 CLONE_THREAD = 0x00010000
@@ -292,6 +294,7 @@ def confine(limits: dict[str, int], uid: int | None, use_seccomp: bool) -> list[
     if uid is not None:
         drop_privileges(uid)
         applied.append("uid")
+    prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # dies with the worker (a change of uid clears it: set after)
     prctl(PR_SET_NO_NEW_PRIVS, 1)
     applied.append("no_new_privs")
     if use_seccomp:

@@ -1,65 +1,76 @@
-"""One job: run a submission's calls in confined children and report every call.
+"""The job manager: runs each job's calls in confined children and reports every call.
 
-The job runner is a fresh fork of the pristine worker for every submission,
-so no submission ever shares memory with another. It forks a child for the
-student code and watches it from outside: a call that does not answer within
-its wall-clock limit is killed and reported as a timeout, a child that dies is
-reported as a crash, and in both cases a new child re-imports the submission
-and carries on with the next call. Every message from the child is checked
-before it is passed on; the values themselves are decoded by the grader.
+The manager is a long-lived sibling of the pristine worker, forked from it before any job. It
+reads each job from the grader, asks the worker to fork a child for the student code (it never
+forks itself, so no child ever starts from a process that held another student's data: see
+``forks``), hands the child its job through a pipe, and watches it from outside: a call that does
+not answer within its wall-clock limit is killed and reported as a timeout, a child that dies is
+reported as a crash, and in both cases a new child re-imports the submission and carries on with
+the next call. Every message from the child is checked before it is passed on; the values
+themselves are decoded by the grader.
 
-When the worker runs as root, every job draws its own fresh uid for its
-children, so no job owns anything an earlier one left. After the job, the
-runner removes what it could have left outside its work folder: System V
-shared memory, queues and semaphores, POSIX message queues and files in
-/dev/shm (the seccomp filter already denies the IPC calls; this is the layer
-behind it).
+When the worker runs as root, every job draws its own fresh uid for its children, so no job owns
+anything an earlier one left. After the job, the manager removes what it could have left outside
+its work folder: System V shared memory, queues and semaphores, POSIX message queues and files in
+/dev/shm (the seccomp filter already denies the IPC calls; this is the layer behind it), and then
+empties the work area.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import select
 import shutil
 import signal
 import time
+import traceback
 from typing import Any
 
-import child
 import confine
 import wire
 from calls import MAX_DETAIL, CallLoop, ChildGone
+from forks import Forks, WorkerGone
 
-PR_SET_CHILD_SUBREAPER = 36
 MAX_CHILD_FRAME = 16 * 1024 * 1024  # when the job's limits carry no value budget
 GATHER_SECONDS = 0.001
 HEAD_BYTES = 256 * 1024  # a message's fields but its value: details, 200 names (as the grader's HEAD_BYTES)
+FAILED_JOB_STATUS = 71  # job_end's status when the manager itself failed during a job
 
 
 class Child:
     """A running student process and the pipes it talks on."""
 
-    def __init__(self, job: dict[str, Any], start: int, runner: JobRunner, report_import: bool) -> None:
+    def __init__(self, start: int, runner: JobRunner, report_import: bool) -> None:
         self.runner = runner
+        self.workdir = runner.fresh_workdir()
+        job_r, job_w = os.pipe()
         result_r, result_w = os.pipe()
         out_r, out_w = os.pipe()
-        self.workdir = runner.fresh_workdir()
-        pid = os.fork()
-        if pid == 0:  # pragma: no cover - runs in the child
-            os.close(result_r)
-            os.close(out_r)
-            child.run(job, runner.call_args, start, result_w, out_w, self.workdir, runner.uid, runner.use_seccomp,
-                      report_import)
-        os.close(result_w)
-        os.close(out_w)
+        try:
+            pid = runner.forks.fork(job_r, result_w, out_w)
+        except BaseException:
+            for fd in (job_w, result_r, out_r):
+                os.close(fd)
+            raise
+        finally:
+            for fd in (job_r, result_w, out_w):
+                os.close(fd)
         runner.pids.add(pid)
         self.pid = pid
         self.result_fd = result_r
         self.out_fd = out_r
         self.buffer = bytearray()
         self.status: int | None = None
-        self.rusage: Any = None
+        self.cpu = 0.0
+        orders = {"start": start, "report_import": report_import, "workdir": self.workdir, "uid": runner.uid,
+                  "seccomp": runner.use_seccomp}
+        try:  # the child reads all of it before it writes anything, so this cannot deadlock
+            wire.write_all(job_w, wire.message_frame(orders))
+            wire.write_all(job_w, runner.job_frame)
+        except BrokenPipeError:
+            pass  # it died already: reading its messages reports how
+        finally:
+            os.close(job_w)
 
     def read_message(self, deadline: float) -> tuple[dict[str, Any], bytes]:
         """Return the next message and its raw value, or raise ChildGone."""
@@ -96,50 +107,41 @@ class Child:
             raise ChildGone("invalid", f"malformed message from the submission process: {exc}") from None
 
     def _death_reason(self) -> str:
-        self.reap(block=True)
-        status = self.status or 0
+        if self.status is None:
+            self.status, self.cpu = self.runner.forks.wait(self.pid)
+        status = self.status
         if os.WIFSIGNALED(status):
             sig = os.WTERMSIG(status)
             name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
-            used = self.rusage.ru_utime + self.rusage.ru_stime if self.rusage else 0.0
-            if sig == signal.SIGKILL and used >= self.runner.limits["cpu_seconds"] - 0.5:
+            if sig == signal.SIGKILL and self.cpu >= self.runner.limits["cpu_seconds"] - 0.5:
                 return f"killed: CPU time limit of {self.runner.limits['cpu_seconds']} s reached"
             return f"the process was killed by {name}"
         code = os.WEXITSTATUS(status)
         return f"the process exited with status {code} (os._exit or a crash in native code)"
 
-    def reap(self, block: bool) -> None:
-        if self.status is not None:
-            return
-        try:
-            pid, status, rusage = os.wait4(self.pid, 0 if block else os.WNOHANG)
-        except ChildProcessError:
-            self.status = 0
-            return
-        if pid:
-            self.status, self.rusage = status, rusage
-
     def destroy(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self.reap(block=True)
+        self.runner.forks.end(self.pid)  # kills it and anything it left, and reaps them
         self.runner.drain_output(self.out_fd)
         os.close(self.result_fd)
         os.close(self.out_fd)
-        self.runner.sweep()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 class JobRunner:
-    """Runs one job and writes its messages to ``out_fd``."""
+    """Runs one job and writes its messages to ``out_fd``.
 
-    def __init__(self, config: dict[str, Any], job: dict[str, Any], call_args: list[bytes], out_fd: int) -> None:
+    ``job_frame`` is the job as the grader framed it (``wire.job_frame``): each child reads it whole, the
+    calls' pickled inputs included, which only the child unpickles. ``serial`` numbers the job's work folders.
+    """
+
+    def __init__(self, config: dict[str, Any], job: dict[str, Any], job_frame: bytes, out_fd: int, forks: Forks,
+                 serial: int) -> None:
         self.config = config
         self.job = job
-        self.call_args = call_args  # each call's pickled inputs, unpickled only by the child
+        self.job_frame = job_frame
         self.out_fd = out_fd
+        self.forks = forks
+        self.serial = serial
         self.limits: dict[str, Any] = job["limits"]
         # a value over the grader's budget is refused here, as soon as its frame's length is read
         self.value_bytes: int = self.limits.get("value_bytes") or MAX_CHILD_FRAME
@@ -169,7 +171,7 @@ class JobRunner:
 
     def fresh_workdir(self) -> str:
         self.children += 1
-        path = os.path.join(self.config["workdir_root"], f"run-{os.getpid()}-{self.children}")
+        path = os.path.join(self.config["workdir_root"], f"run-{self.serial}-{self.children}")
         os.mkdir(path, 0o700)
         if self.uid is not None:
             os.chown(path, self.uid, self.uid)
@@ -187,30 +189,13 @@ class JobRunner:
         while select.select([fd], [], [], 0)[0] and self.take_output(fd):
             pass
 
-    def sweep(self) -> None:
-        """Kill and reap every process left under this job runner (it is a subreaper)."""
-        for _ in range(100):
-            found = _children()
-            if not found:
-                return
-            for pid in found:
-                try:
-                    os.kill(pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            for pid in found:
-                try:
-                    os.waitpid(pid, 0)
-                except ChildProcessError:
-                    pass
-
     # -------------------------------------------------------------- the job
 
     def run(self) -> None:
         began = time.monotonic()
         loop = CallLoop([c["function"] for c in self.job["calls"]], self.limits, self.emit, self.value_bytes,
                         self.budget_note)
-        loop.run(lambda start, first: Child(self.job, start, self, report_import=first), self._await_import,
+        loop.run(lambda start, first: Child(start, self, report_import=first), self._await_import,
                  Child.destroy)
         self.emit({"type": "done", "output": self.output.decode("utf-8", "replace"),
                    "output_bytes": self.output_total, "children": self.children,
@@ -244,28 +229,6 @@ class JobRunner:
                        "functions": {str(name): functions.get(name) is True for name in self.job["functions"]},
                        "defined": [str(d)[:100] for d in defined[:200]] if isinstance(defined, list) else [],
                        "answers_error": answers_error}, answers)
-
-
-def _children() -> list[int]:
-    """This (single-threaded) process's children, orphans it adopted as a subreaper included."""
-    me = os.getpid()
-    try:  # one small file (Linux >= 3.5 with CONFIG_PROC_CHILDREN) instead of a scan of every process
-        with open(f"/proc/{me}/task/{me}/children") as fh:
-            return [int(pid) for pid in fh.read().split()]
-    except OSError:
-        pass
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == str(me):
-            found.append(int(name))
-    return found
 
 
 IPC_TABLES = (("shm", "shmctl"), ("msg", "msgctl"), ("sem", "semctl"))
@@ -333,24 +296,73 @@ def clear_ipc(uid: int | None, private: bool, pids: set[int]) -> int:
     import ctypes
 
     libc = ctypes.CDLL(None, use_errno=True)
-    if uid is not None and os.geteuid() == 0:
+    as_creator = uid is not None and os.geteuid() == 0
+    if as_creator:
         os.seteuid(uid)  # the creator may remove it; root in the sandbox lacks CAP_SYS_ADMIN (the job is over)
-    for call, ident in found:
-        if call == "semctl":
-            ok = libc.semctl(ident, 0, IPC_RMID) == 0
-        else:
-            ok = getattr(libc, call)(ident, IPC_RMID, None) == 0
-        removed += ok
+    try:
+        for call, ident in found:
+            if call == "semctl":
+                ok = libc.semctl(ident, 0, IPC_RMID) == 0
+            else:
+                ok = getattr(libc, call)(ident, IPC_RMID, None) == 0
+            removed += ok
+    finally:
+        if as_creator:
+            os.seteuid(0)  # the manager serves the next job as root again
     return removed
 
 
-def run_job(config: dict[str, Any], job: dict[str, Any], call_args: list[bytes], out_fd: int) -> None:
-    import ctypes
-
-    ctypes.CDLL(None).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    gc.freeze()  # the parsed job stays shared with the children instead of being copied page by page
-    runner = JobRunner(config, job, call_args, out_fd)
+def run_job(config: dict[str, Any], payload: bytes, out_fd: int, forks: Forks, serial: int) -> None:
+    """Run the job framed in ``payload`` (the frame's bytes after its length)."""
+    job, _ = wire.split_message(payload)
+    runner = JobRunner(config, job, wire.frame(payload), out_fd, forks, serial)
     try:
         runner.run()
     finally:
         clear_ipc(runner.uid, bool(config.get("private_ipc")), runner.pids)
+
+
+def wipe(root: str) -> None:
+    """Empty the work area between jobs, so nothing one submission writes reaches the next."""
+    for name in os.listdir(root):
+        path = os.path.join(root, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            for top, dirs, _ in os.walk(path):  # a submission may have locked its own folders
+                for d in dirs:
+                    try:
+                        os.chmod(os.path.join(top, d), 0o700)
+                    except OSError:
+                        pass
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
+def serve(config: dict[str, Any], forks: Forks, stdin: int = 0, stdout: int = 1) -> int:
+    """The manager's loop: per job, a control frame ``{"op": "job", "preload": [...]}`` and the job frame
+    from the grader; the job's ``import``, ``result`` and ``done`` messages back, closed by ``job_end``."""
+    serial = 0
+    while True:
+        control = wire.read_frame(stdin)
+        if not isinstance(control, dict) or control.get("op") != "job":
+            return 0
+        loaded = forks.preload([str(n) for n in control.get("preload", [])])
+        header = wire.read_exact(stdin, wire.header_size())
+        payload = None if header is None else wire.read_exact(stdin, wire.frame_length(header))
+        if payload is None:
+            return 0
+        serial += 1
+        status = 0
+        try:
+            run_job(config, payload, stdout, forks, serial)
+        except (BrokenPipeError, WorkerGone):
+            raise  # the grader or the worker is gone: nothing left to report to
+        except Exception:  # noqa: BLE001 - reported through job_end; the next job starts clean
+            traceback.print_exc()
+            status = FAILED_JOB_STATUS
+        del payload
+        wipe(config["workdir_root"])
+        wire.write_all(stdout, wire.message_frame({"type": "job_end", "status": status, "preloaded": loaded}))

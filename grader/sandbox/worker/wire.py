@@ -377,7 +377,7 @@ def frame(payload: bytes) -> bytes:
 def message_frame(message: dict[str, Any], value: bytes = b"") -> bytes:
     """A frame holding a JSON message and, after a newline, an optional value already in wire JSON.
 
-    Keeping the value apart lets the job runner pass it on without parsing it: only the grader does.
+    Keeping the value apart lets the job manager pass it on without parsing it: only the grader does.
     """
     payload = dumps(message)
     return frame(payload + b"\n" + value if value else payload)
