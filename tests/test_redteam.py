@@ -250,6 +250,14 @@ def test_the_grader_process_is_out_of_reach(runner) -> None:
     assert os.getpid() == grader_pid  # still here
 
 
+def test_a_child_inherits_no_after_fork_hooks(runner) -> None:
+    """The worker forks every child: modules that run code in each fresh fork (threading, random) stay
+    out of it, and so do libseccomp's bindings, which bring them."""
+    found = probe(runner, "return sorted(m for m in ('threading', 'random', 'tempfile', 'pyseccomp') "
+                          "if m in sys.modules)")
+    assert found == []
+
+
 def test_a_child_holds_no_descriptor_but_its_own(runner) -> None:
     """Only stdin (/dev/null), its output and its result pipe: nothing of the worker's or the manager's."""
     found = probe(runner, "\n".join([

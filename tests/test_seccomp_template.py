@@ -177,6 +177,44 @@ def test_fast_and_slow_path_leave_the_child_in_the_same_state(monkeypatch) -> No
     assert fast == slow
 
 
+def test_a_helper_prepares_the_template_without_loading_pyseccomp_here() -> None:
+    """The worker forks every child: it must not load pyseccomp, whose imports (tempfile, threading,
+    random) add after-fork hooks that every child would run. A helper child builds the template."""
+    code = f"""
+import json, sys
+sys.path.insert(0, {str(confine.__file__.rsplit("/", 1)[0])!r})
+import confine
+available = confine.prepare_seccomp_apart()
+template = confine._template
+loaded = sorted(m for m in ("pyseccomp", "tempfile", "threading", "random") if m in sys.modules)
+print(json.dumps({{"available": available, "program": template.program.hex() if template else None,
+                  "offsets": list(template.pid_offsets) if template else None, "loaded": loaded}}))
+"""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    assert found["available"] is True
+    assert found["loaded"] == []
+    mine = confine.prepare_seccomp()  # built here, in this process, with libseccomp
+    assert mine is not None
+    assert found["program"] == mine.program.hex() and tuple(found["offsets"]) == mine.pid_offsets
+
+
+def test_without_a_template_the_helper_leaves_the_bindings_loaded_for_the_children(monkeypatch) -> None:
+    monkeypatch.setattr(confine, "_make_template", lambda: None)  # as when the template cannot be trusted
+
+    def prepare() -> dict[str, Any]:
+        confine._bindings.clear()  # in this fork only: as in a worker that never loaded them
+        return {"available": confine.prepare_seccomp_apart(), "template": confine._template is not None,
+                "bindings": confine._bindings != [] and confine._bindings[0] is not None}
+
+    _, report, _ = in_child(prepare)
+    assert report == {"available": True, "template": False, "bindings": True}
+
+
 def installed_filter(pid: int) -> bytes | None:
     """The BPF program installed in stopped-able child ``pid``, or None where tracing is refused."""
     libc = ctypes.CDLL(None, use_errno=True)
@@ -273,7 +311,7 @@ def test_load_flags_other_than_the_defaults_leave_the_slow_path(monkeypatch) -> 
 
     def synced(me: int) -> Any:
         filt = real(me)
-        filt.set_attr(confine._seccomp.Attr.CTL_TSYNC, 1)  # prctl() could not do what load() then does
+        filt.set_attr(confine._lib().Attr.CTL_TSYNC, 1)  # prctl() could not do what load() then does
         return filt
 
     monkeypatch.setattr(confine, "_build_filter", synced)
@@ -281,5 +319,5 @@ def test_load_flags_other_than_the_defaults_leave_the_slow_path(monkeypatch) -> 
 
 
 def test_without_pyseccomp_there_is_no_template(monkeypatch) -> None:
-    monkeypatch.setattr(confine, "_seccomp", None)
+    monkeypatch.setattr(confine, "_lib", lambda: None)
     assert confine.prepare_seccomp() is None

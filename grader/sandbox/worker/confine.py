@@ -20,16 +20,27 @@ from __future__ import annotations
 
 import ctypes
 import errno
+import json
 import os
 import resource
 import signal
 import struct
 from typing import Any
 
-try:  # optional layer: needs libseccomp.so.2 at run time
-    import pyseccomp as _seccomp
-except Exception:  # noqa: BLE001 - any failure just means the layer is absent
-    _seccomp = None
+_bindings: list[Any] = []  # pyseccomp once imported (None if it cannot be): see _lib
+
+
+def _lib() -> Any:
+    """libseccomp's bindings, imported on first use (None when absent): an optional layer that needs
+    libseccomp.so.2 at run time. Not at import: pyseccomp pulls in tempfile, threading and random, and
+    the worker, which forks every child, must not load them (see :func:`prepare_seccomp_apart`)."""
+    if not _bindings:
+        try:
+            import pyseccomp
+        except Exception:  # noqa: BLE001 - any failure just means the layer is absent
+            pyseccomp = None
+        _bindings.append(pyseccomp)
+    return _bindings[0]
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
@@ -85,10 +96,11 @@ class _SockFprog(ctypes.Structure):
 
 
 def seccomp_available() -> bool:
-    if _seccomp is None:
+    sc = _lib()
+    if sc is None:
         return False
     try:
-        _seccomp.SyscallFilter(defaction=_seccomp.ALLOW)
+        sc.SyscallFilter(defaction=sc.ALLOW)
     except Exception:  # noqa: BLE001
         return False
     return True
@@ -136,7 +148,7 @@ def fresh_uid() -> int:
 
 def _build_filter(me: int) -> Any:
     """The libseccomp filter for a child whose pid is ``me`` (about 3 ms of CPU to build)."""
-    sc = _seccomp
+    sc = _lib()
     assert sc is not None
     deny = sc.ERRNO(errno.EPERM)
     filt = sc.SyscallFilter(defaction=sc.ALLOW)
@@ -227,6 +239,47 @@ def prepare_seccomp() -> SeccompTemplate | None:
     return _template
 
 
+def prepare_seccomp_apart() -> bool:
+    """Whether seccomp can be used here, with its template prepared (as :func:`prepare_seccomp`) by a
+    short-lived child, so that this process, which forks every student child, never imports pyseccomp:
+    the after-fork hooks of the modules it brings (threading, random) would cost every fork 0.5-1 ms.
+    Where no template can be made, the bindings are loaded here after all, for children to build the
+    filter themselves as before."""
+    global _template, _prepared
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the helper
+        code = 1
+        try:
+            os.close(read)
+            available = seccomp_available()
+            template = prepare_seccomp() if available else None
+            found = {"available": available, "template": None if template is None else
+                     [template.program.hex(), list(template.pid_offsets), template.set_nnp]}
+            with os.fdopen(write, "w") as fh:
+                json.dump(found, fh)
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write)
+    with os.fdopen(read) as fh:
+        text = fh.read()
+    os.waitpid(pid, 0)
+    try:
+        found = json.loads(text)
+        available = found["available"] is True
+        made = found["template"]
+        template = None if made is None else SeccompTemplate(bytes.fromhex(made[0]), tuple(int(o) for o in made[1]),
+                                                             made[2] is True)
+    except (ValueError, KeyError, TypeError, IndexError):  # the helper failed: do it here
+        available = seccomp_available()
+        template = prepare_seccomp() if available else None
+    if available and template is None:
+        _lib()  # children build the filter with libseccomp: load it while files are readable
+    _template, _prepared = template, True
+    return available
+
+
 def _export(filt: Any) -> bytes:
     # libseccomp writes to a descriptor; a memfd works even on a read-only file system
     with os.fdopen(os.memfd_create("seccomp-bpf", os.MFD_CLOEXEC), "r+b", buffering=0) as fh:
@@ -237,7 +290,7 @@ def _export(filt: Any) -> bytes:
 
 def _loads_with_default_flags(filt: Any) -> bool:
     """Whether libseccomp's load() would pass no seccomp flags, which a prctl() load also does."""
-    attr = _seccomp.Attr  # type: ignore[union-attr]
+    attr = _lib().Attr
     for name in ("CTL_TSYNC", "CTL_LOG", "CTL_SSB"):
         try:
             if filt.get_attr(getattr(attr, name)):
@@ -248,7 +301,8 @@ def _loads_with_default_flags(filt: Any) -> bool:
 
 
 def _make_template() -> SeccompTemplate | None:
-    if _seccomp is None:
+    sc = _lib()
+    if sc is None:
         return None
     filters = [_build_filter(pid) for pid in _SENTINEL_PIDS]
     if not all(_loads_with_default_flags(f) for f in filters):
@@ -267,7 +321,7 @@ def _make_template() -> SeccompTemplate | None:
         if a[:3] != b[:3] or (a[3], b[3]) != _SENTINEL_PIDS:
             return None
         offsets.append(at + _BPF_K_OFFSET)
-    return SeccompTemplate(first, tuple(offsets), bool(filters[0].get_attr(_seccomp.Attr.CTL_NNP)))
+    return SeccompTemplate(first, tuple(offsets), bool(filters[0].get_attr(sc.Attr.CTL_NNP)))
 
 
 def load_seccomp() -> None:

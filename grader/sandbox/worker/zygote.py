@@ -75,7 +75,7 @@ def describe(config: dict) -> dict:
         "uid": os.getuid(),
         "child_uid": None,  # no longer one uid per worker: see uid_per_job
         "uid_per_job": bool(config.get("drop_uid")),
-        "seccomp": bool(config.get("seccomp")) and confine.seccomp_available(),
+        "seccomp": bool(config.get("seccomp")),  # requested, and available (main)
         "python": sys.version.split()[0],
         "numpy": numpy.__version__,
     }
@@ -88,9 +88,8 @@ def main() -> int:
         return 1
     confine.prctl(confine.PR_SET_DUMPABLE, 0)  # children may not read this process
     confine.prctl(PR_SET_CHILD_SUBREAPER, 1)  # orphans come here to be killed, pid namespace or not
-    config["seccomp"] = bool(config.get("seccomp")) and confine.seccomp_available()
-    if config["seccomp"]:
-        confine.prepare_seccomp()  # built once here: every child inherits it
+    # the filter is built once, by a helper: every child inherits it, and this process never loads libseccomp
+    config["seccomp"] = bool(config.get("seccomp")) and confine.prepare_seccomp_apart()
     # a fresh uid per job needs root with CAP_SETUID here; otherwise children share the worker's uid
     config["drop_uid"] = bool(config.get("drop_uid")) and os.geteuid() == 0 and can_setuid()
     hello = {"type": "hello", "isolation": describe(config)}
