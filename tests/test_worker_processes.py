@@ -85,7 +85,7 @@ def _running(pid: int) -> bool:
 
 
 def test_a_child_closes_every_other_descriptor_even_without_proc() -> None:
-    """Without /proc to list them, the child closes every number but its own up to the limit."""
+    """The child closes every number but its own up to the limit, without listing /proc."""
     code = f'''
 import os, sys
 sys.path.insert(0, {str(WORKER_DIR)!r})

@@ -82,25 +82,18 @@ def _redirect_output(out_fd: int) -> None:
 
 
 def _close_other_fds(keep: set[int]) -> None:
-    """Close every descriptor but ``keep``: a child inherits the worker's, such as its line to the manager."""
-    try:
-        names = os.listdir("/proc/self/fd")
-    except OSError:  # no /proc: close every number up to the limit instead
-        import resource
+    """Close every descriptor but ``keep``: a child inherits the worker's, such as its line to the manager.
 
-        top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-        bounds = [-1, *sorted(keep), top if top != resource.RLIM_INFINITY else 1 << 20]
-        for low, high in itertools.pairwise(bounds):
-            if low + 1 < high:  # an empty range is not a no-op: os.closerange(0, 0) closes everything
-                os.closerange(low + 1, high)
-        return
-    for name in names:
-        fd = int(name)
-        if fd not in keep:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
+    By ranges (one close_range call each where the kernel has it) rather than by listing /proc/self/fd:
+    cheaper in a fresh fork, and it works without /proc.
+    """
+    import resource  # here: the portable child shares this module where resource does not exist
+
+    top = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    bounds = [-1, *sorted(keep), top if top != resource.RLIM_INFINITY else 1 << 20]
+    for low, high in itertools.pairwise(bounds):
+        if low + 1 < high:  # an empty range is not a no-op: os.closerange(0, 0) closes everything
+            os.closerange(low + 1, high)
 
 
 def _import_submission(job: dict[str, Any]) -> types.ModuleType:

@@ -349,7 +349,8 @@ def serve(config: dict[str, Any], forks: Forks, stdin: int = 0, stdout: int = 1)
         control = wire.read_frame(stdin)
         if not isinstance(control, dict) or control.get("op") != "job":
             return 0
-        loaded = forks.preload([str(n) for n in control.get("preload", [])])
+        names = [str(n) for n in control.get("preload", [])]
+        loaded = forks.preload(names) if names else []
         header = wire.read_exact(stdin, wire.header_size())
         payload = None if header is None else wire.read_exact(stdin, wire.frame_length(header))
         if payload is None:
