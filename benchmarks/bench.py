@@ -155,7 +155,7 @@ def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = 
             batch = grade_batch(spec, folder, out, SECRET, runner, jobs, BatchOptions(fresh=True))
             graded = time.perf_counter()
             done = resource.getrusage(resource.RUSAGE_SELF)
-            # the workers' processes (bubblewrap, the worker, and every job runner and child they reaped),
+            # the workers' processes (bubblewrap, the worker, its job manager and every child it reaped),
             # read before closing: a closed worker is killed, and never reaped by this process
             workers_cpu = sum(_tree_cpu(w.proc.pid) for w in runner._workers if w.proc)
         n = len(batch.submissions)
@@ -253,7 +253,7 @@ def main() -> None:
               f"{per_sub - floor:11.1f} {run['startup']:14.2f} {unkept['rate']:13.1f} {unkept['grader_cpu_ms']:17.1f}")
     print("  (per sub = wall time / submissions with", args.jobs, "workers; grader cpu = the grader process's CPU"
           " per submission in that batch (its threads share one GIL), the workers' not counted; worker cpu = the"
-          " workers' CPU per submission (their job runners and student processes, start-up included);"
+          " workers' CPU per submission (their job managers and student processes, start-up included);"
           " floor = calling the functions directly; in-proc = the engine without isolation, one process, each"
           " submission solving the public cases again (as a lone `grader check`); in-proc/b = the same with one"
           " CaseBook for the class (as a batch); engine = in-proc/b - floor, the engine's own time; unkept = the"
