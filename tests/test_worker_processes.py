@@ -137,3 +137,49 @@ def test_a_child_that_closes_its_pipe_and_lingers_is_ended_and_the_job_goes_on()
     first, second = report.calls
     assert first.status == "crash" and "SIGKILL" in first.detail, (first.status, first.detail)
     assert second.status == "ok" and second.value == 1.0
+
+
+MANAGER = r'''
+import json, os, sys
+sys.path.insert(0, sys.argv[1])
+import jobrun, wire
+
+class BrokenForks:
+    """The worker's fork service failing in an unexpected way (not a lost worker)."""
+    def preload(self, names):
+        return []
+    def fork(self, *fds):
+        raise RuntimeError("no fork today")
+
+grader_r, manager_w = os.pipe()  # manager -> grader
+manager_r, grader_w = os.pipe()  # grader -> manager
+job = wire.job_frame({"source": "", "filename": "s.py", "module": "s", "functions": ["f"], "want_answers": False,
+                      "limits": {"job_seconds": 5, "case_seconds": 1, "import_seconds": 1, "timeouts_per_function": 2,
+                                 "output_bytes": 1000, "cpu_seconds": 1},
+                      "calls": [{"function": "f"}]}, [wire.args_bytes(())])
+control = wire.message_frame({"op": "job", "preload": []})
+os.write(grader_w, control + job + control + job + wire.message_frame({"op": "exit"}))
+os.close(grader_w)
+root = sys.argv[2]
+code = jobrun.serve({"workdir_root": root}, BrokenForks(), manager_r, manager_w)
+os.close(manager_w)
+ends = []
+buffer = bytearray(os.read(grader_r, 1 << 20))
+while (taken := wire.take_message(buffer, 1 << 20)) is not None:
+    if taken[0].get("type") == "job_end":
+        ends.append(taken[0]["status"])
+print(json.dumps({"code": code, "ends": ends, "left": os.listdir(root)}))
+'''
+
+
+def test_a_failure_inside_the_job_manager_ends_that_job_only(tmp_path) -> None:
+    """An unexpected error while running a job is reported in its job_end (the grader marks that submission
+    as a grader failure) and the manager serves the next job from a clean work area."""
+    root = tmp_path / "work"
+    root.mkdir()
+    done = subprocess.run([sys.executable, "-c", MANAGER, str(WORKER_DIR), str(root)], capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"code": 0, "ends": [71, 71], "left": []}, (found, done.stderr[-2000:])
+    assert "no fork today" in done.stderr  # the traceback goes to the worker's stderr, which the grader shows
