@@ -138,6 +138,20 @@ def _tree_cpu(pid: int) -> float:
     return own + sum(_tree_cpu(c) for c in children)
 
 
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. Not ``ru_maxrss``: Linux carries it across exec from the process
+    that forked this one (a benchmark run in a subprocess would report its parent's size); VmHWM is this
+    process image's own."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = None, mode: str = "auto",
               keep: bool = True) -> dict:
     """One batch. ``keep=False`` keeps no judgement in the batch's CaseBook, as if every student's outputs
@@ -164,7 +178,7 @@ def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = 
                 "rate": n / (graded - started), "isolation": isolation.mode, "layers": list(isolation.layers),
                 "grader_cpu_ms": grader_cpu / n * 1000,  # the grader process alone (its threads), not the workers
                 "workers_cpu_ms": workers_cpu / n * 1000,  # every worker process and its children, start-up included
-                "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+                "maxrss_mb": peak_rss_mb()}
     finally:
         engine.VERDICTS_KEPT = kept
         shutil.rmtree(out, ignore_errors=True)
