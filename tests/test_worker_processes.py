@@ -29,8 +29,12 @@ def leave(folder):
             open(os.path.join(folder, "daemon.pid"), "w").write(str(os.getpid()))
             time.sleep(3600)
         os._exit(0)
-    time.sleep(0.3)
-    return open(os.path.join(folder, "daemon.pid")).read()
+    path = os.path.join(folder, "daemon.pid")
+    for _ in range(500):  # up to 5 s on a loaded machine
+        if os.path.exists(path) and open(path).read():
+            break
+        time.sleep(0.01)
+    return open(path).read()
 
 def alive(pid):
     try:
