@@ -121,20 +121,28 @@ def _answers(module: types.ModuleType) -> tuple[Any, str]:
         return None, describe_exception(exc, "")
 
 
+def read_orders(fd: int) -> tuple[dict[str, Any], dict[str, Any], list[bytes]] | None:
+    """A child's orders (where to start, whether to report the import, ...) and its job with the calls'
+    pickled inputs, as two frames on ``fd``; None when they do not come whole."""
+    orders = wire.read_frame(fd)
+    message = wire.read_message(fd)
+    if not isinstance(orders, dict) or message is None or not isinstance(message[0], dict):
+        return None
+    return orders, message[0], wire.split_args(*message)
+
+
 def start(job_fd: int, result_fd: int, out_fd: int) -> NoReturn:
     """Child main, just forked by the pristine worker: read this child's orders and the job from the
     manager on ``job_fd``, then confine itself and run the submission. Never returns."""
     try:
         _close_other_fds({job_fd, result_fd, out_fd})
-        orders = wire.read_frame(job_fd)
-        message = wire.read_message(job_fd)
+        read = read_orders(job_fd)
         os.close(job_fd)
-        if not isinstance(orders, dict) or message is None:
-            os._exit(72)  # the manager went away: nobody reads this child
-        job, value = message
-        call_args = wire.split_args(job, value)
     except BaseException:  # noqa: BLE001
-        os._exit(72)
+        read = None
+    if read is None:
+        os._exit(72)  # the manager went away: nobody reads this child
+    orders, job, call_args = read
     run(job, call_args, int(orders["start"]), result_fd, out_fd, str(orders["workdir"]), orders.get("uid"),
         bool(orders.get("seccomp")), bool(orders.get("report_import")))
 

@@ -252,8 +252,7 @@ def prepare_seccomp_apart() -> bool:
         code = 1
         try:
             os.close(read)
-            available = seccomp_available()
-            template = prepare_seccomp() if available else None
+            available, template = _probe()
             found = {"available": available, "template": None if template is None else
                      [template.program.hex(), list(template.pid_offsets), template.set_nnp]}
             with os.fdopen(write, "w") as fh:
@@ -272,12 +271,17 @@ def prepare_seccomp_apart() -> bool:
         template = None if made is None else SeccompTemplate(bytes.fromhex(made[0]), tuple(int(o) for o in made[1]),
                                                              made[2] is True)
     except (ValueError, KeyError, TypeError, IndexError):  # the helper failed: do it here
-        available = seccomp_available()
-        template = prepare_seccomp() if available else None
+        available, template = _probe()
     if available and template is None:
         _lib()  # children build the filter with libseccomp: load it while files are readable
     _template, _prepared = template, True
     return available
+
+
+def _probe() -> tuple[bool, SeccompTemplate | None]:
+    """Whether seccomp can be used, and its template if it can (what the helper reports)."""
+    available = seccomp_available()
+    return available, prepare_seccomp() if available else None
 
 
 def _export(filt: Any) -> bytes:

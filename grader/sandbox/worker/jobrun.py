@@ -351,8 +351,7 @@ def serve(config: dict[str, Any], forks: Forks, stdin: int = 0, stdout: int = 1)
             return 0
         names = [str(n) for n in control.get("preload", [])]
         loaded = forks.preload(names) if names else []
-        header = wire.read_exact(stdin, wire.header_size())
-        payload = None if header is None else wire.read_exact(stdin, wire.frame_length(header))
+        payload = wire.read_payload(stdin)
         if payload is None:
             return 0
         serial += 1

@@ -29,7 +29,6 @@ for _var in THREAD_VARS:
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)  # -I leaves the script's folder off sys.path
 import child  # noqa: E402 - imports wire and numpy: the slow part of booting, done before the job arrives
-import wire  # noqa: E402
 
 sys.path.remove(_HERE)
 
@@ -79,11 +78,10 @@ def main() -> int:
 
         for fd in (0, result_fd):
             msvcrt.setmode(fd, os.O_BINARY)
-    start = wire.read_frame(0)
-    framed = wire.read_message(0)
-    if not isinstance(start, dict) or framed is None or not isinstance(framed[0], dict):
+    read = child.read_orders(0)
+    if read is None:
         return 1
-    job, call_args = framed[0], wire.split_args(*framed)
+    start, job, call_args = read
     child.preload([str(p) for p in start.get("preload") or []])
     child._send(result_fd, {"type": "ready"})
     try:

@@ -433,22 +433,22 @@ def split_args(head: dict[str, Any], value: bytes) -> list[bytes]:
     return out
 
 
+def read_payload(fd: int) -> bytes | None:
+    """The next frame's bytes (after its length) on a blocking descriptor, or None at end of file."""
+    header = read_exact(fd, header_size())
+    return None if header is None else read_exact(fd, frame_length(header))
+
+
 def read_message(fd: int) -> tuple[Any, bytes] | None:
     """The next message and its raw value from the grader on a blocking descriptor, or None at end of file."""
-    header = read_exact(fd, header_size())
-    if header is None:
-        return None
-    payload = read_exact(fd, frame_length(header))
+    payload = read_payload(fd)
     return None if payload is None else split_message(payload)
 
 
 def read_frame(fd: int) -> Any:
     """The next message from the grader on a blocking descriptor (the worker's and the portable child's stdin),
     or None at end of file."""
-    header = read_exact(fd, header_size())
-    if header is None:
-        return None
-    payload = read_exact(fd, frame_length(header))
+    payload = read_payload(fd)
     return None if payload is None else loads(payload)
 
 
