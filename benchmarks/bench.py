@@ -36,6 +36,7 @@ from grader import engine  # noqa: E402
 from grader.batch import BatchOptions, grade_batch  # noqa: E402
 from grader.engine import Audience, CaseBook, grade, plan_cases  # noqa: E402
 from grader.loader import load_assignment  # noqa: E402
+from grader.render.reports import write_reports  # noqa: E402
 from grader.sandbox.inprocess import InProcessRunner  # noqa: E402
 from grader.sandbox.isolation import Layers  # noqa: E402
 from grader.sandbox.process import SandboxRunner  # noqa: E402
@@ -153,9 +154,10 @@ def peak_rss_mb() -> float:
 
 
 def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = None, mode: str = "auto",
-              keep: bool = True) -> dict:
+              keep: bool = True, reports: bool = False) -> dict:
     """One batch. ``keep=False`` keeps no judgement in the batch's CaseBook, as if every student's outputs
-    differed from every other's in some bit (the synthetic class shares many outputs exactly)."""
+    differed from every other's in some bit (the synthetic class shares many outputs exactly).
+    ``reports``: then write every report, as `grader grade` does (the peak memory is then the whole job's)."""
     spec = load_assignment(assignment)
     out = Path(tempfile.mkdtemp(prefix="bench-out-"))
     kept = engine.VERDICTS_KEPT
@@ -173,12 +175,16 @@ def batch_run(assignment: str, folder: Path, jobs: int, layers: Layers | None = 
             # read before closing: a closed worker is killed, and never reaped by this process
             workers_cpu = sum(_tree_cpu(w.proc.pid) for w in runner._workers if w.proc)
         n = len(batch.submissions)
+        written = time.perf_counter()
+        if reports:
+            write_reports(batch, out)
+        reports_seconds = time.perf_counter() - written
         grader_cpu = (done.ru_utime - cpu.ru_utime) + (done.ru_stime - cpu.ru_stime)
         return {"n": n, "seconds": graded - started, "startup": started - began + 0.0,
                 "rate": n / (graded - started), "isolation": isolation.mode, "layers": list(isolation.layers),
                 "grader_cpu_ms": grader_cpu / n * 1000,  # the grader process alone (its threads), not the workers
                 "workers_cpu_ms": workers_cpu / n * 1000,  # every worker process and its children, start-up included
-                "maxrss_mb": peak_rss_mb()}
+                "reports_seconds": reports_seconds, "maxrss_mb": peak_rss_mb()}
     finally:
         engine.VERDICTS_KEPT = kept
         shutil.rmtree(out, ignore_errors=True)
@@ -188,7 +194,7 @@ def batch_in_subprocess(assignment: str, n: int, jobs: int) -> dict:
     """A fresh process per size, so that its peak memory is its own."""
     code = (f"import json, sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.bench import *; "
             f"import tempfile; d = Path(tempfile.mkdtemp()); make_class({assignment!r}, {n}, d); "
-            f"print(json.dumps(batch_run({assignment!r}, d, {jobs}))); shutil.rmtree(d)")
+            f"print(json.dumps(batch_run({assignment!r}, d, {jobs}, reports=True))); shutil.rmtree(d)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -273,11 +279,13 @@ def main() -> None:
           " CaseBook for the class (as a batch); engine = in-proc/b - floor, the engine's own time; unkept = the"
           " same batch with no judgement kept in its CaseBook, as if no two students' outputs were equal)")
 
-    print("\n== peak memory of the grader process against batch size (flat in N is the target)")
+    print("\n== peak memory of the grader process against batch size (grading and every report, as `grader grade`;"
+          " flat in N is the target)")
     sizes = [50, 200, args.n] if not args.quick else [50, args.n]
     for n in sizes:
         run = batch_in_subprocess(args.assignments[0], n, args.jobs)
-        print(f"  {args.assignments[0]} N={n:<5} peak RSS {run['maxrss_mb']:6.1f} MB   {run['rate']:.1f} subs/s")
+        print(f"  {args.assignments[0]} N={n:<5} peak RSS {run['maxrss_mb']:6.1f} MB   {run['rate']:.1f} subs/s"
+              f"   reports written in {run['reports_seconds']:.2f} s")
 
     if args.layers:
         print("\n== cost of each isolation layer (", args.assignments[0], ", per submission, one worker)")

@@ -27,11 +27,13 @@ import re
 import shlex
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from . import __version__
 from .engine import Audience, CaseBook, grade
@@ -50,6 +52,7 @@ from .results import (
 from .sandbox.runner import Isolation, Limits, Runner
 from .seeding import CASES_SCHEME, secret_id
 from .spec import Assignment, FunctionProblem
+from .spool import ResultSpool
 from .submission import read_submission
 
 STATE_DIR = ".state"
@@ -121,6 +124,22 @@ def atomic_write(path: Path, text: str, encoding: str | None = None) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, path)
+
+
+@contextmanager
+def atomic_stream(path: Path, encoding: str = "utf-8") -> Iterator[TextIO]:
+    """A text file written piece by piece that takes ``path``'s name only when complete and durable (as
+    :func:`atomic_write`), for files too large to hold as one string (a batch's ``results.json``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        with open(tmp, "w", encoding=encoding, newline="") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def problems_digest(root: Path | None = None) -> str:
@@ -354,14 +373,26 @@ def grade_batch(assignment: Assignment, folder: Path, out_dir: Path, secret: str
             journal.save(result, {"base": base, "submission_sha": submission.sha256, "problems": versions})
         return result, False
 
+    # Each result goes to disk as soon as it is known: the grader's memory does not grow with the class.
+    spool = ResultSpool(journal.dir, len(intake.entries))
+
+    def spooled(index: int, entry: IntakeEntry) -> None:
+        result = one(entry)
+        try:
+            spool.put(index, result)
+        except (ValueError, TypeError) as exc:  # a result JSON cannot hold: this student's error, not the batch's
+            spool.put(index, replace(result, status="error", score=0.0, problems=(), grader_failed=True,
+                                     message=f"the grader could not record this result ({exc})"[:300]))
+
     # Two submissions in flight per worker: one runs in the sandbox while the grader draws the
     # cases of, or checks, the other (measured: 1.5x the throughput of one per worker).
     with ThreadPoolExecutor(max_workers=2 * max(1, jobs)) as pool:
-        results = list(pool.map(one, intake.entries))
+        for _ in pool.map(spooled, range(len(intake.entries)), intake.entries):
+            pass
     return BatchResult(
         assignment=assignment.id, title=assignment.title, max_score=assignment.max_score,
         isolation=isolation.mode, isolation_layers=tuple(isolation.layers), isolation_note=isolation.note,
-        secret_id=secret_id(secret), grader_version=__version__, submissions=tuple(results),
+        secret_id=secret_id(secret), grader_version=__version__, submissions=spool,
         problems=describe_problems(assignment), summary=assignment.summary,
         graded_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

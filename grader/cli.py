@@ -480,10 +480,10 @@ def report(results: tuple[Path, ...], out_dir: Path, for_students: bool, release
         except (ValueError, TypeError, KeyError) as exc:
             raise GraderError(f"{path} is not a results.json written by grader grade ({exc})") from None
         target = out_dir / batch.assignment
-        write_reports(batch, target, results_json=path.resolve() != (target / "results.json").resolve(),
-                      for_students=for_students, release_hidden=release_hidden)
+        batches.append(write_reports(batch, target,
+                                     results_json=path.resolve() != (target / "results.json").resolve(),
+                                     for_students=for_students, release_hidden=release_hidden))
         click.echo(f"wrote {target}")
-        batches.append(batch)
     write_index(batches, out_dir)
     click.echo(f"open {out_dir / 'index.html'}")
 

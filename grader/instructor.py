@@ -56,7 +56,7 @@ def _run_grade(assignments: list[str], folder: Path, out_dir: Path, jobs: int, s
     course = course_assignments(problems_dir)
     intakes = {a.id: collect(folder, a.id, layout, course) for a in loaded}  # a wrong folder fails before grading
     listed = set()
-    batches = []
+    digests = []
     with closing(runner_factory(mode, jobs)) as runner:
         isolation = runner.isolation
         console.print(isolation_line(isolation.mode, isolation.layers, isolation.note))
@@ -74,11 +74,10 @@ def _run_grade(assignments: list[str], folder: Path, out_dir: Path, jobs: int, s
                     progress.update(task, advance=1, reused=resumed[0])
 
                 batch = grade_batch(assignment, folder, target, secret, runner, jobs, options, done)
-            write_reports(batch, target)
+            digests.append(write_reports(batch, target))
             record_batch(db or out_dir / DB_NAME, batch, assignment, target, problems_dir,
                          file_times(intakes[assignment.id].entries, folder, given))
-            print_batch(console, batch, str(target))
-            batches.append(batch)
+            print_batch(console, digests[-1], str(target))
             intake = intakes[assignment.id]
             fresh_notes = [n for n in [*notes, *intake.unplaced] if n not in listed]
             listed.update(fresh_notes)
@@ -89,10 +88,10 @@ def _run_grade(assignments: list[str], folder: Path, out_dir: Path, jobs: int, s
                     console.print(f"  {note}", markup=False, soft_wrap=True)
                 if len(fresh_notes) > 50:
                     console.print(f"  ... and {len(fresh_notes) - 50} more", markup=False)
-    write_index(batches, out_dir)
+    write_index(digests, out_dir)
     console.print(f"open {out_dir / 'index.html'}; recorded in the gradebook {db or out_dir / DB_NAME} "
                   "(grader gradebook)", markup=False, soft_wrap=True)
-    found = sum(s.status != "no_submission" for b in batches for s in b.submissions)
+    found = sum(len(d.submitted) for d in digests)
     if not found:
         layouts = sorted({i.layout for i in intakes.values()})
         console.print(f"graded nobody: no submission of {', '.join(a.id for a in loaded)} was found in {given} "

@@ -22,7 +22,7 @@ Scores are computed here, once, from the cases; renderers only display them.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal, get_args
 
@@ -179,7 +179,8 @@ class BatchResult:
     isolation_note: str
     secret_id: str
     grader_version: str
-    submissions: tuple[SubmissionResult, ...]
+    # A tuple, or (from grade_batch) a grader.spool.ResultSpool that reads each result from disk when asked
+    submissions: Sequence[SubmissionResult]
     schema_version: int = SCHEMA_VERSION
     problems: tuple[ProblemInfo, ...] = ()
     summary: str = ""

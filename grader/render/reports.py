@@ -10,23 +10,35 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import shlex
 import statistics
+import sys
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import replace
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from ..batch import atomic_write, safe_name
+from ..batch import atomic_stream, atomic_write, safe_name
 from ..formatting import case_values, python_assignments, show, side_by_side
 from ..limits import DETAILED_FAILURES
-from ..results import BatchResult, CaseResult, ProblemInfo, ProblemResult, SubmissionResult, to_json
+from ..results import (
+    BatchResult,
+    CaseResult,
+    ProblemInfo,
+    ProblemResult,
+    SubmissionResult,
+    submission_from_dict,
+    to_dict,
+)
+from ..spool import ResultSpool, submission_json
 from ..values import decode
 
 BINS = 10
@@ -283,64 +295,126 @@ def failure_key(case: CaseResult) -> tuple[str, str]:
     return cause, label
 
 
-def failure_groups(batch: BatchResult) -> dict[str, list[dict[str, Any]]]:
-    """Per problem, its failures grouped by cause, each with the students behind it and their cases,
-    most students first. Submissions that did not import form the group ``(import)``."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
+class Points(NamedTuple):
+    """A problem's score out of its points."""
 
-    def add(problem: str, key: str, label: str, student: SubmissionResult, case_id: str = "") -> None:
-        group = found.setdefault((problem, key), {"problem": problem, "key": key, "labels": Counter(),
-                                                  "students": {}})
-        group["labels"][label] += 1
-        cases = group["students"].setdefault(student.student, {"s": student, "cases": []})
-        if case_id:
-            cases["cases"].append(case_id)
+    score: float
+    points: float
 
-    for s in batch.submissions:
+
+@dataclass(frozen=True)
+class StudentRow:
+    """What the class-wide pages and tables show of one student: scores, no cases and no code, so that a
+    batch of any size keeps one small row per student while its full results stay on disk."""
+
+    student: str
+    name: str
+    status: str
+    score: float
+    max_score: float
+    percent: float
+    file: str
+    isolation: str
+    scores: dict[str, Points]  # by problem id
+    warnings: tuple[str, ...]
+    message: str  # why it was not graded (empty when it was)
+
+    @classmethod
+    def of(cls, s: SubmissionResult) -> StudentRow:
+        return cls(s.student, s.name, s.status, s.score, s.max_score, s.percent, s.file, s.isolation,
+                   {sys.intern(p.id): Points(p.score, p.points) for p in s.problems}, s.warnings,
+                   s.message if s.status != "graded" else "")
+
+
+class ClassDigest:
+    """A batch read once: a row per student, failures grouped by cause, case counts per problem. Every
+    class-wide page and the gradebook are rendered from it, so a batch is read from disk once."""
+
+    def __init__(self, batch: BatchResult) -> None:
+        self.batch = batch
+        self.rows: list[StudentRow] = []
+        self.cases: dict[str, list[int]] = {}  # problem id -> [passed, run]
+        self._found: dict[tuple[str, str], dict[str, Any]] = {}
+
+    @classmethod
+    def of(cls, batch: BatchResult) -> ClassDigest:
+        digest = cls(batch)
+        for s in batch.submissions:
+            digest.add(s)
+        return digest
+
+    def add(self, s: SubmissionResult) -> None:
+        row = StudentRow.of(s)
+        self.rows.append(row)
         if s.status == "no_submission":
-            continue
+            return
         if s.status != "graded":
-            add("(import)", s.status, s.message.splitlines()[0][:160] if s.message else s.status, s)
+            self._fail("(import)", s.status, s.message.splitlines()[0][:160] if s.message else s.status, row)
         for p in s.problems:
+            counts = self.cases.setdefault(sys.intern(p.id), [0, 0])
+            counts[0] += p.passed_count
+            counts[1] += len(p.cases)
             if p.status == "missing":
-                add(p.id, "missing", "not defined in the submission", s)
+                self._fail(p.id, "missing", "not defined in the submission", row)
             for c in p.cases:
                 if not c.passed:
                     key, label = failure_key(c)
-                    add(p.id, key, label, s, c.id)
-    groups: dict[str, list[dict[str, Any]]] = {}
-    for g in found.values():
-        labels = g.pop("labels")
-        (label, _), = labels.most_common(1)
-        if len(labels) > 1 and not g["key"].startswith("mistake:"):
-            label = _NUMBER.sub("…", label)
-        g["label"] = label
-        g["known"] = g["key"].startswith("mistake:")  # labelled by a known mistake's hint
-        g["variants"] = len(labels)
-        g["students"] = list(g["students"].values())
-        g["count"] = len(g["students"])
-        groups.setdefault(g["problem"], []).append(g)
-    for rows in groups.values():
-        rows.sort(key=lambda g: (-g["count"], g["label"]))
-    return groups
+                    self._fail(p.id, key, label, row, c.id)
+
+    def _fail(self, problem: str, key: str, label: str, row: StudentRow, case_id: str = "") -> None:
+        group = self._found.get((problem, key))
+        if group is None:
+            group = self._found[(sys.intern(problem), sys.intern(key))] = {
+                "problem": problem, "key": key, "labels": Counter(), "students": {}}
+        group["labels"][sys.intern(label)] += 1
+        cases = group["students"].setdefault(row.student, {"s": row, "cases": []})
+        if case_id:
+            cases["cases"].append(sys.intern(case_id))
+
+    @property
+    def submitted(self) -> list[StudentRow]:
+        return [r for r in self.rows if r.status != "no_submission"]
+
+    def groups(self) -> dict[str, list[dict[str, Any]]]:
+        """Per problem, its failures grouped by cause, each with the students behind it and their cases,
+        most students first. Submissions that did not import form the group ``(import)``."""
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for found in self._found.values():
+            labels = found["labels"]
+            (label, _), = labels.most_common(1)
+            if len(labels) > 1 and not found["key"].startswith("mistake:"):
+                label = _NUMBER.sub("…", label)
+            students = list(found["students"].values())
+            groups.setdefault(found["problem"], []).append({
+                "problem": found["problem"], "key": found["key"], "label": label,
+                "known": found["key"].startswith("mistake:"),  # labelled by a known mistake's hint
+                "variants": len(labels), "students": students, "count": len(students)})
+        for rows in groups.values():
+            rows.sort(key=lambda g: (-g["count"], g["label"]))
+        return groups
 
 
-def summary_context(batch: BatchResult, course: str = "") -> dict:
-    submitted = [s for s in batch.submissions if s.status != "no_submission"]
+def failure_groups(batch: BatchResult) -> dict[str, list[dict[str, Any]]]:
+    """Per problem, its failures grouped by cause (:meth:`ClassDigest.groups`)."""
+    return ClassDigest.of(batch).groups()
+
+
+def summary_context(digest: ClassDigest, groups: dict[str, list[dict[str, Any]]], course: str = "") -> dict:
+    batch = digest.batch
+    submitted = digest.submitted
     percents = [s.percent for s in submitted]
     per_problem = []
     for info in batch.problems:
-        rows = [p for s in submitted for p in s.problems if p.id == info.id]
+        rows = [found for s in submitted if (found := s.scores.get(info.id)) is not None]
         full = sum(p.score == p.points for p in rows)
-        mean = statistics.fmean(p.score / p.points for p in rows) if rows else 0.0
+        mean = statistics.fmean(p.score / p.points if p.points else 0.0 for p in rows) if rows else 0.0
         per_problem.append({"id": info.id, "title": info.title, "points": info.points,
                             "full": full, "rate": full / len(submitted) if submitted else 0.0, "mean": mean})
-    groups = failure_groups(batch)
     failures = sorted((g for rows in groups.values() for g in rows), key=lambda g: (-g["count"], g["problem"],
                                                                                      g["label"]))
     return {
         "assignment": _heading(batch), "batch": batch, "submitted": submitted,
-        "absent": [s for s in batch.submissions if s.status == "no_submission"],
+        "absent": [s for s in digest.rows if s.status == "no_submission"],
         "mean": statistics.fmean(percents) if percents else 0.0,
         "median": statistics.median(percents) if percents else 0.0,
         "histogram": histogram(percents), "per_problem": per_problem,
@@ -354,67 +428,100 @@ def problem_page_name(problem_id: str) -> str:
     return f"problems/{safe_name(problem_id)}.html"
 
 
-def problem_context(batch: BatchResult, info: ProblemInfo, groups: list[dict[str, Any]], course: str = "") -> dict:
+def problem_context(digest: ClassDigest, info: ProblemInfo, groups: list[dict[str, Any]], course: str = "") -> dict:
     """One problem across the class: statement, pass rate, score distribution, failures and who made them."""
-    submitted = [s for s in batch.submissions if s.status != "no_submission"]
-    rows = [p for s in submitted for p in s.problems if p.id == info.id]
+    batch = digest.batch
+    submitted = digest.submitted
+    rows = [found for s in submitted if (found := s.scores.get(info.id)) is not None]
     percents = [100 * p.score / p.points if p.points else 0.0 for p in rows]
     full = sum(p.score == p.points for p in rows)
-    cases = [c for p in rows for c in p.cases]
+    passed, cases = digest.cases.get(info.id, (0, 0))
     return {"assignment": _heading(batch), "batch": batch, "info": info, "submitted": submitted, "full": full,
             "rate": full / len(submitted) if submitted else 0.0,
             "mean": statistics.fmean(percents) if percents else 0.0, "histogram": histogram(percents),
-            "case_rate": sum(c.passed for c in cases) / len(cases) if cases else 0.0, "cases": len(cases),
+            "case_rate": passed / cases if cases else 0.0, "cases": cases,
             "groups": groups, "course": course, "graded_at": batch.graded_at,
             "page": lambda s: f"../students/{safe_name(s.student)}.html"}
 
 
-def gradebook_csv(batch: BatchResult) -> str:
+def gradebook_csv(batch: BatchResult | ClassDigest) -> str:
     from .csvsafe import safe_row  # text cells that could start a formula are quoted; atomic_write adds the BOM
 
+    digest = batch if isinstance(batch, ClassDigest) else ClassDigest.of(batch)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    ids = [p.id for p in batch.problems]
+    ids = [p.id for p in digest.batch.problems]
     writer.writerow(safe_row(["student", "status", "score", "max_score", "percent", *ids, "file", "isolation"]))
-    for s in batch.submissions:
-        scores = {p.id: p.score for p in s.problems}
+    for s in digest.rows:
         writer.writerow(safe_row([s.student, s.status, f"{s.score:g}", f"{s.max_score:g}", f"{s.percent:.2f}",
-                                  *(f"{scores.get(i, 0):g}" for i in ids), s.file, s.isolation or batch.isolation]))
+                                  *(f"{s.scores[i].score if i in s.scores else 0:g}" for i in ids), s.file,
+                                  s.isolation or digest.batch.isolation]))
     return buffer.getvalue()
 
 
+def _records(batch: BatchResult) -> Iterator[tuple[str, SubmissionResult]]:
+    """Each result with its JSON line; a spooled batch's lines are copied as written, never encoded again."""
+    if isinstance(batch.submissions, ResultSpool):
+        for text in batch.submissions.texts():
+            yield text, submission_from_dict(json.loads(text))
+    else:
+        for s in batch.submissions:
+            yield submission_json(s), s
+
+
+def _results_json_ends(batch: BatchResult) -> tuple[str, str]:
+    """``results.json`` around its submissions: one object, indented, with one line per submission."""
+    head = to_dict(replace(batch, submissions=()))
+    del head["submissions"]
+    text = json.dumps(head, indent=1, allow_nan=False, ensure_ascii=False)
+    return text[:-2] + ',\n "submissions": [', "\n ]\n}\n"
+
+
 def write_reports(batch: BatchResult, target: Path, results_json: bool = True, *, course: str = "",
-                  for_students: bool = False, release_hidden: bool = False) -> None:
-    """Every file of one assignment's report; ``results_json=False`` when re-rendering from it.
+                  for_students: bool = False, release_hidden: bool = False) -> ClassDigest:
+    """Every file of one assignment's report; ``results_json=False`` when re-rendering from it. The batch is
+    read once (a spooled batch from disk: memory stays flat in the class's size); returns what was read.
 
     ``for_students`` also writes ``students-public/<student>.html``, the pages to hand out (see
     :func:`public_view`); ``release_hidden`` shows hidden cases' inputs and expected values there.
     ``course`` names the course at the top of every page."""
     env = environment()
-    if results_json:
-        atomic_write(target / "results.json", to_json(batch))
-    atomic_write(target / "gradebook.csv", gradebook_csv(batch))
-    for s in batch.submissions:
-        if s.status != "no_submission":
-            atomic_write(target / "students" / f"{safe_name(s.student)}.html",
-                         student_page(batch, s, "../index.html", course=course))
-            if for_students:
-                atomic_write(target / "students-public" / f"{safe_name(s.student)}.html",
-                             student_page(batch, s, public=True, release_hidden=release_hidden, course=course))
-    groups = failure_groups(batch)
+    digest = ClassDigest(batch)
+    with ExitStack() as stack:
+        results = stack.enter_context(atomic_stream(target / "results.json")) if results_json else None
+        head, tail = _results_json_ends(batch)
+        if results:
+            results.write(head)
+        for i, (text, s) in enumerate(_records(batch)):
+            if results:
+                results.write(("\n" if i == 0 else ",\n") + text)
+            digest.add(s)
+            if s.status != "no_submission":
+                atomic_write(target / "students" / f"{safe_name(s.student)}.html",
+                             student_page(batch, s, "../index.html", course=course))
+                if for_students:
+                    atomic_write(target / "students-public" / f"{safe_name(s.student)}.html",
+                                 student_page(batch, s, public=True, release_hidden=release_hidden, course=course))
+        if results:
+            results.write(tail)
+    atomic_write(target / "gradebook.csv", gradebook_csv(digest))
+    groups = digest.groups()
     for info in batch.problems:
         atomic_write(target / problem_page_name(info.id), env.get_template("problem.html.j2").render(
-            **problem_context(batch, info, groups.get(info.id, []), course)))
-    summary = env.get_template("summary.html.j2").render(**summary_context(batch, course))
+            **problem_context(digest, info, groups.get(info.id, []), course)))
+    summary = env.get_template("summary.html.j2").render(**summary_context(digest, groups, course))
     atomic_write(target / "index.html", summary)
+    return digest
 
 
-def write_index(batches: list[BatchResult], out_dir: Path, course: str = "") -> None:
+def write_index(batches: Sequence[BatchResult | ClassDigest], out_dir: Path, course: str = "") -> None:
+    """The course's front page; pass the digests ``write_reports`` returned to spare reading each batch again."""
     rows = []
     for b in batches:
-        submitted = [s for s in b.submissions if s.status != "no_submission"]
+        digest = b if isinstance(b, ClassDigest) else ClassDigest.of(b)
+        submitted = digest.submitted
         mean = statistics.fmean(s.percent for s in submitted) if submitted else 0.0
-        rows.append({"batch": b, "submitted": len(submitted), "mean": mean})
-    graded_at = max((b.graded_at for b in batches), default="")
+        rows.append({"batch": digest.batch, "submitted": len(submitted), "mean": mean})
+    graded_at = max((row["batch"].graded_at for row in rows), default="")
     atomic_write(out_dir / "index.html", environment().get_template("index.html.j2").render(
         rows=rows, course=course, graded_at=graded_at))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group
@@ -14,6 +15,9 @@ from rich.text import Text
 from ..formatting import case_values
 from ..results import BatchResult, CaseResult, ProblemResult, SubmissionResult
 from .unicode_math import to_unicode
+
+if TYPE_CHECKING:
+    from .reports import ClassDigest
 
 STYLE = {"passed": "green", "partial": "yellow", "failed": "red", "missing": "magenta", "not_run": "magenta",
          "error": "red", "timeout": "red", "invalid": "magenta"}
@@ -167,8 +171,13 @@ def print_submission(console: Console, result: SubmissionResult, note: str = "",
     console.print(Text(f"score: {result.score:g} / {result.max_score:g}  ({result.percent:.1f}%)", style=style))
 
 
-def print_batch(console: Console, batch: BatchResult, out_dir: str) -> None:
-    graded = [s for s in batch.submissions if s.status != "no_submission"]
+def print_batch(console: Console, batch: BatchResult | ClassDigest, out_dir: str) -> None:
+    """The class's scores as a table; pass the digest ``write_reports`` returned to spare reading the batch."""
+    from .reports import ClassDigest  # jinja2 and the page renderers: not for `grader check`
+
+    digest = batch if isinstance(batch, ClassDigest) else ClassDigest.of(batch)
+    batch = digest.batch
+    graded = digest.submitted
     table = Table(box=box.ROUNDED, title=f"{batch.assignment}: {len(graded)} submissions")
     table.add_column("student")
     table.add_column("score", justify="right")
@@ -179,12 +188,12 @@ def print_batch(console: Console, batch: BatchResult, out_dir: str) -> None:
         table.add_row(escape(sub.student), f"{sub.score:g}/{sub.max_score:g}", f"{sub.percent:.0f}",
                       Text(sub.status, style=style))
     console.print(table)
-    for sub in batch.submissions:
+    for sub in digest.rows:
         for warning in sub.warnings:
             console.print(f"warning: {sub.student}: {warning}", style="yellow", markup=False, soft_wrap=True)
         if sub.status == "no_submission" and "did you mean" in sub.message:  # a misnamed file: listed, not graded
             console.print(f"not graded: {sub.student}: {sub.message}", style="yellow", markup=False, soft_wrap=True)
-    missing = len(batch.submissions) - len(graded)
+    missing = len(digest.rows) - len(graded)
     if missing:
         console.print(f"{missing} student folder(s) have no {batch.assignment} submission")
     if batch.isolation != "full":  # said at the start too; worth repeating under the results
