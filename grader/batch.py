@@ -283,6 +283,18 @@ class Journal:
             return None
         return result, meta
 
+    def submission_sha(self, student: str, fingerprint: str) -> str | None:
+        """The content hash of the submission the journal holds for ``student`` under ``fingerprint`` (the
+        gradebook's record of what was graded), read without building the result."""
+        try:
+            data = json.loads((self.dir / f"{safe_name(student)}.json").read_text(encoding="utf-8"))
+            if data.get("student") != student or data.get("fingerprint") != fingerprint:
+                return None
+            sha = (data.get("journal") or {}).get("submission_sha")
+        except (OSError, ValueError, AttributeError):
+            return None
+        return sha if isinstance(sha, str) else None
+
     def save(self, result: SubmissionResult, meta: dict | None = None) -> None:
         data = to_dict(result)
         if meta:

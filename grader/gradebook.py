@@ -157,11 +157,7 @@ def record_batch(db: Path, batch: BatchResult, assignment: Assignment, target: P
                 (datetime.now(UTC).isoformat(timespec="seconds"), batch.assignment, batch.title, batch.max_score,
                  batch.grader_version, batch.secret_id, digest, batch.isolation)).lastrowid
             for s in batch.submissions:
-                sha = None
-                if s.fingerprint:
-                    found = journal.entry(s.student)
-                    if found is not None and found[0].fingerprint == s.fingerprint:
-                        sha = found[1].get("submission_sha")
+                sha = journal.submission_sha(s.student, s.fingerprint) if s.fingerprint else None
                 sub = conn.execute(
                     "INSERT INTO submissions (run_id, student, name, content_sha, submitted_at, late, file_mtime, file,"
                     " status, score, max_score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

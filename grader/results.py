@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from functools import cache
 from typing import Any, Literal, get_args
 
 from .limits import MESSAGE_CHARS, OUTPUT_CHARS, SOURCE_CHARS
@@ -217,21 +218,26 @@ def to_json(result: Any, indent: int | None = 1) -> str:
     return json.dumps(to_dict(result), indent=indent, allow_nan=False, ensure_ascii=False)
 
 
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(cls))
+
+
 def _build(cls: type, data: dict[str, Any]) -> Any:
     kwargs = {}
-    for f in fields(cls):
-        if f.name not in data:
+    for name in _field_names(cls):
+        if name not in data:
             continue
-        value = data[f.name]
-        if f.name == "cases":
+        value = data[name]
+        if name == "cases":
             value = tuple(_build(CaseResult, c) for c in value)
-        elif f.name == "problems":
+        elif name == "problems":
             value = tuple(_build(ProblemInfo if cls is BatchResult else ProblemResult, p) for p in value)
-        elif f.name == "submissions":
+        elif name == "submissions":
             value = tuple(_build(SubmissionResult, s) for s in value)
-        elif f.name in ("isolation_layers", "warnings"):
+        elif name in ("isolation_layers", "warnings"):
             value = tuple(value)
-        kwargs[f.name] = value
+        kwargs[name] = value
     return cls(**kwargs)
 
 

@@ -94,6 +94,17 @@ def hint_html(text: str) -> Markup:
     return Markup("".join(parts))
 
 
+@lru_cache(maxsize=256)
+def pill(text: str, cls: str | None = None) -> Markup:
+    """An outcome or status as a coloured label (a cached Python function: pages show one per case, and a
+    template macro costs ten times as much per call)."""
+    return Markup(f'<span class="pill {escape(cls or text)}">{escape("not run" if text == "not_run" else text)}</span>')
+
+
+def bar(fraction: float) -> Markup:
+    return Markup(f'<span class="bar"><span style="width: {100 * fraction:.1f}%"></span></span>')
+
+
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("grader.render", "templates"),
@@ -105,6 +116,8 @@ def environment() -> Environment:
     env.filters["hint"] = hint_html
     env.globals["css"] = Markup((Path(__file__).parent / "templates" / "style.css").read_text())
     env.globals["detailed_failures"] = DETAILED_FAILURES
+    env.globals["pill"] = pill
+    env.globals["bar"] = bar
     return env
 
 
