@@ -32,6 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader.limits import one_numeric_thread  # noqa: E402
+
+one_numeric_thread()  # as the `grader` command does, before numpy is imported
+
 from grader import engine  # noqa: E402
 from grader.batch import BatchOptions, grade_batch  # noqa: E402
 from grader.engine import Audience, CaseBook, grade, plan_cases  # noqa: E402

@@ -11,7 +11,7 @@ from typing import NoReturn
 import click
 
 from .errors import GraderError
-from .limits import Limits
+from .limits import Limits, one_numeric_thread
 
 LIMIT_OPTIONS = [  # defaults from grader/limits.py, the one place they live
     click.option("--timeout", "case_seconds", type=float, default=Limits.case_seconds, show_default=True,
@@ -78,6 +78,7 @@ def run() -> NoReturn:
     Every command has written and closed its files and stopped its workers when it returns, so the
     interpreter's own teardown (freeing numpy, rich and the course modules: 30-40 ms measured, an eighth of a
     `grader check`) is skipped. Tests call ``main`` itself, in-process."""
+    one_numeric_thread()  # before any command imports numpy
     try:
         main()
         code: object = 0

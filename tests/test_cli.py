@@ -162,3 +162,33 @@ def test_grade_writes_every_report_and_replays_hidden_cases(tmp_path: Path) -> N
 def test_selftest_command(tmp_path: Path) -> None:
     out = grader("selftest", "toy", cwd=tmp_path)
     assert out.returncode == 0 and "toy: ok" in out.stdout
+
+
+def test_the_grader_runs_numpy_on_one_thread_unless_told_otherwise(monkeypatch) -> None:
+    """The grader's own arrays are small and its cores belong to the workers: `grader` sets one BLAS/OpenMP
+    thread before any command imports numpy, and keeps a value the user set."""
+    from grader import cli
+    from grader.limits import THREAD_VARS
+
+    for var in THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("MKL_NUM_THREADS", "4")
+    seen: dict[str, str | None] = {}
+
+    def command() -> None:
+        seen.update({var: os.environ.get(var) for var in THREAD_VARS})
+
+    class Exited(Exception):
+        pass
+
+    def exit_(code: int) -> None:
+        raise Exited(code)
+
+    monkeypatch.setattr(cli, "main", command)
+    monkeypatch.setattr(cli.os, "_exit", exit_)
+    with pytest.raises(Exited):
+        cli.run()
+    assert seen == {var: "4" if var == "MKL_NUM_THREADS" else "1" for var in THREAD_VARS}
+    numpy_free = subprocess.run([sys.executable, "-c", "import sys, grader.cli; print('numpy' in sys.modules)"],
+                                capture_output=True, text=True, check=True)
+    assert numpy_free.stdout.strip() == "False"  # so the setting comes before numpy loads

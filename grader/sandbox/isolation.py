@@ -17,13 +17,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..limits import THREAD_VARS
+
 WORKER_DIR = Path(__file__).resolve().parent / "worker"
 SANDBOX_WORKER_DIR = "/opt/grader-worker"
 # The size-capped tmpfs holding each run's private folder. Not /tmp: the Python runtime itself
 # may live under /tmp (a virtual environment in a CI checkout), and a tmpfs there would hide it.
 SANDBOX_WORK_DIR = "/sandbox-work"
 ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 
 
 @dataclass(frozen=True)

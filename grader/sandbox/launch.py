@@ -10,9 +10,10 @@ import tempfile
 from dataclasses import dataclass
 from typing import IO, Any
 
+from ..limits import THREAD_VARS
 from . import isolation as iso
 
-_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{v: "1" for v in iso.THREAD_VARS}}
+_ENV = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **{v: "1" for v in THREAD_VARS}}
 
 
 @dataclass

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
+from ..limits import THREAD_VARS
 from .process import _Collector, job_message
 from .runner import ArgsCache, Isolation, Job, RunReport
 from .worker import wire
@@ -38,7 +39,6 @@ from .worker.calls import MAX_DETAIL, CallLoop, ChildGone
 CHILD_SCRIPT = Path(__file__).resolve().parent / "worker" / "portable_child.py"
 STARTUP_SECONDS = 60.0  # booting Python and numpy (and torch, when preloaded) before the import clock starts
 MAX_CHILD_FRAME = 16 * 1024 * 1024
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
 # Variables a child keeps from the grader's environment: enough for Python to start on every system.
 KEPT_ENV = ("PATH", "PATHEXT", "SYSTEMROOT", "SYSTEMDRIVE", "WINDIR", "COMSPEC", "LANG", "LC_ALL")
 
