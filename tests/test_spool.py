@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
-from grader import spool as spool_module
-from grader.batch import BatchOptions, atomic_stream, grade_batch
+from grader import batch as batch_module
+from grader.batch import BatchOptions, Journal, atomic_stream, grade_batch
 from grader.loader import load_assignment
 from grader.render.reports import ClassDigest, gradebook_csv, write_reports
 from grader.results import CaseResult, ProblemResult, SubmissionResult, batch_from_json, to_json
@@ -112,19 +112,31 @@ def test_a_batch_holds_no_result_in_memory_and_its_reports_read_each_once(tmp_pa
 def test_a_result_that_cannot_be_written_costs_only_its_student(tmp_path: Path, monkeypatch) -> None:
     toy = load_assignment("toy", COURSE)
     subs = _class(tmp_path / "subs", 4)
-    real = spool_module.submission_json
+    real_json, real_save = batch_module.submission_json, Journal.save_text
 
     def refuse_s02(result: SubmissionResult) -> str:
         if result.student == "s02" and result.status != "error":
             raise ValueError("Out of range float values are not JSON compliant")
-        return real(result)
+        return real_json(result)
 
-    monkeypatch.setattr(spool_module, "submission_json", refuse_s02)
+    def disk_refuses_s03(self: Journal, student: str, text: str, meta: dict) -> None:
+        if student == "s03":
+            raise OSError(28, "No space left on device")
+        real_save(self, student, text, meta)
+
+    monkeypatch.setattr(batch_module, "submission_json", refuse_s02)
+    monkeypatch.setattr(Journal, "save_text", disk_refuses_s03)
     batch = grade_batch(toy, subs, tmp_path / "out", "k", InProcessRunner(), 2, BatchOptions(fresh=True))
     found = {s.student: s for s in batch.submissions}
-    assert found["s02"].status == "error" and found["s02"].grader_failed and "could not record" in found["s02"].message
-    assert [found[s].status for s in ("s00", "s01", "s03")] == ["graded"] * 3
+    for student, why in (("s02", "ValueError"), ("s03", "No space left")):
+        assert found[student].status == "error" and found[student].grader_failed
+        assert "could not record" in found[student].message and why in found[student].message
+    assert [found[s].status for s in ("s00", "s01")] == ["graded"] * 2
     assert found["s01"].score == found["s01"].max_score
+    journalled = sorted(p.stem for p in (tmp_path / "out" / ".state").glob("*.json"))
+    assert journalled == ["s00", "s01"]  # the failed ones are graded again next time
+    again = Journal(tmp_path / "out", fresh=False).entry("s01")
+    assert again is not None and again[0] == found["s01"] and again[1]["submission_sha"]
 
 
 def test_a_stream_that_fails_leaves_neither_a_half_file_nor_its_temporary(tmp_path: Path) -> None:
