@@ -2,4 +2,5 @@
 
 from .cli import run
 
-run()
+if __name__ == "__main__":  # not when a process that renders pages (spawned) imports this module as its main
+    run()

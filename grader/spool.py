@@ -61,14 +61,18 @@ class ResultSpool(Sequence[SubmissionResult]):
         """A result already encoded by :func:`submission_json`."""
         if not 0 <= index < self.size:
             raise IndexError(f"spool index {index} outside 0..{self.size - 1}")
-        (self.folder / f"{index}.json").write_text(text, encoding="utf-8")
+        self.file(index).write_text(text, encoding="utf-8")
+
+    def file(self, index: int) -> Path:
+        """Where the result at ``index`` is (read by the processes that render pages apart)."""
+        return self.folder / f"{index}.json"
 
     def text(self, index: int) -> str:
         """The result at ``index`` as its JSON line (written to ``results.json`` without decoding it)."""
         if not 0 <= index < self.size:
             raise IndexError(index)
         try:
-            return (self.folder / f"{index}.json").read_text(encoding="utf-8")
+            return self.file(index).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise LookupError(f"result {index} of the batch was never put in its spool {self.folder}") from None
 

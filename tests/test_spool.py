@@ -13,7 +13,10 @@ from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 
 from grader import batch as batch_module
 from grader.batch import BatchOptions, Journal, atomic_stream, grade_batch
+from grader.errors import GraderError
 from grader.loader import load_assignment
+from grader.render import pages_apart
+from grader.render import reports as reports_module
 from grader.render.reports import ClassDigest, gradebook_csv, write_reports
 from grader.results import CaseResult, ProblemResult, SubmissionResult, batch_from_json, to_json
 from grader.sandbox.inprocess import InProcessRunner
@@ -149,3 +152,41 @@ def test_a_stream_that_fails_leaves_neither_a_half_file_nor_its_temporary(tmp_pa
     with atomic_stream(target) as file:
         file.write("all of it")
     assert target.read_text() == "all of it" and [p.name for p in tmp_path.iterdir()] == ["results.json"]
+
+
+def _files(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_a_large_class_pages_rendered_apart_equal_those_rendered_in_line(tmp_path: Path, monkeypatch) -> None:
+    toy = load_assignment("toy", COURSE)
+    batch = grade_batch(toy, _class(tmp_path / "subs", 9), tmp_path / "out", "k", InProcessRunner(), 2,
+                        BatchOptions(fresh=True))
+    write_reports(batch, tmp_path / "inline", workers=1, for_students=True)
+    monkeypatch.setattr(pages_apart, "PAGES_APART", 4)  # as if 9 students were a large class
+    monkeypatch.setattr(pages_apart, "PER_PROCESS", 3)
+    assert pages_apart.page_processes(batch, 8) == 3 and pages_apart.page_processes(batch, 1) == 0
+
+    def not_here(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a student page was rendered in the grader's process")
+
+    monkeypatch.setattr(reports_module, "write_student_pages", not_here)
+    write_reports(batch, tmp_path / "apart", workers=3, for_students=True)
+    inline, apart = _files(tmp_path / "inline"), _files(tmp_path / "apart")
+    assert sum(name.startswith("students-public") for name in apart) == 9
+    assert apart == inline
+
+
+def test_a_page_process_that_fails_is_reported_and_loses_no_result(tmp_path: Path, monkeypatch) -> None:
+    toy = load_assignment("toy", COURSE)
+    batch = grade_batch(toy, _class(tmp_path / "subs", 6), tmp_path / "out", "k", InProcessRunner(), 2,
+                        BatchOptions(fresh=True))
+    monkeypatch.setattr(pages_apart, "PAGES_APART", 4)
+    monkeypatch.setattr(pages_apart, "PER_PROCESS", 3)
+    target = tmp_path / "report"
+    target.mkdir()
+    (target / "students").write_text("a file where the pages' folder should be")
+    with pytest.raises(GraderError, match="rendering student pages failed"):
+        write_reports(batch, target, workers=2)
+    written = json.loads((target / "results.json").read_text(encoding="utf-8"))
+    assert [s["student"] for s in written["submissions"]] == [f"s{i:02d}" for i in range(6)]

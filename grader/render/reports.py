@@ -17,7 +17,7 @@ import statistics
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import ExitStack
+from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
@@ -40,6 +40,7 @@ from ..results import (
 )
 from ..spool import ResultSpool, submission_json
 from ..values import decode
+from .pages_apart import PagesApart, page_processes
 
 BINS = 10
 
@@ -490,33 +491,45 @@ def _results_json_ends(batch: BatchResult) -> tuple[str, str]:
     return text[:-2] + ',\n "submissions": [', "\n ]\n}\n"
 
 
+def write_student_pages(batch: BatchResult, s: SubmissionResult, target: Path, course: str, for_students: bool,
+                         release_hidden: bool) -> None:
+    if s.status == "no_submission":
+        return
+    atomic_write(target / "students" / f"{safe_name(s.student)}.html",
+                 student_page(batch, s, "../index.html", course=course))
+    if for_students:
+        atomic_write(target / "students-public" / f"{safe_name(s.student)}.html",
+                     student_page(batch, s, public=True, release_hidden=release_hidden, course=course))
+
+
 def write_reports(batch: BatchResult, target: Path, results_json: bool = True, *, course: str = "",
-                  for_students: bool = False, release_hidden: bool = False) -> ClassDigest:
+                  for_students: bool = False, release_hidden: bool = False,
+                  workers: int | None = None) -> ClassDigest:
     """Every file of one assignment's report; ``results_json=False`` when re-rendering from it. The batch is
     read once (a spooled batch from disk: memory stays flat in the class's size); returns what was read.
 
     ``for_students`` also writes ``students-public/<student>.html``, the pages to hand out (see
     :func:`public_view`); ``release_hidden`` shows hidden cases' inputs and expected values there.
-    ``course`` names the course at the top of every page."""
+    ``course`` names the course at the top of every page. ``workers``: processes that render a large
+    spooled class's student pages (default: one per core; 1 or fewer: in this process)."""
     env = environment()
     digest = ClassDigest(batch)
-    with ExitStack() as stack:
-        results = stack.enter_context(atomic_stream(target / "results.json")) if results_json else None
-        head, tail = _results_json_ends(batch)
-        if results:
-            results.write(head)
-        for i, (text, s) in enumerate(_records(batch)):
+    apart = page_processes(batch, workers)
+    with PagesApart(batch, apart, target, course, for_students, release_hidden) if apart else nullcontext() as pages:
+        with atomic_stream(target / "results.json") if results_json else nullcontext() as results:
+            head, tail = _results_json_ends(batch)
             if results:
-                results.write(("\n" if i == 0 else ",\n") + text)
-            digest.add(s)
-            if s.status != "no_submission":
-                atomic_write(target / "students" / f"{safe_name(s.student)}.html",
-                             student_page(batch, s, "../index.html", course=course))
-                if for_students:
-                    atomic_write(target / "students-public" / f"{safe_name(s.student)}.html",
-                                 student_page(batch, s, public=True, release_hidden=release_hidden, course=course))
-        if results:
-            results.write(tail)
+                results.write(head)
+            for i, (text, s) in enumerate(_records(batch)):
+                if results:
+                    results.write(("\n" if i == 0 else ",\n") + text)
+                digest.add(s)
+                if not apart:
+                    write_student_pages(batch, s, target, course, for_students, release_hidden)
+            if results:
+                results.write(tail)
+        if pages:
+            pages.wait()  # after results.json is complete: a failure here loses no result
     atomic_write(target / "gradebook.csv", gradebook_csv(digest))
     groups = digest.groups()
     for info in batch.problems:
