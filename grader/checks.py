@@ -20,11 +20,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .spec import Case
+if TYPE_CHECKING:
+    from .spec import Case  # annotations only: spec needs nothing of this module at run time either
 
 Outcome = Literal["passed", "failed", "invalid"]
 

@@ -2,7 +2,7 @@
 
 Rendering one student's page takes 3-5 ms (wr3), more than a class's reports spend on anything else, and
 the grader's one process renders them one after the other. From :data:`PAGES_APART` students on, a spooled
-batch's pages are shared out between ``python -m grader.render.pages_apart`` processes, one per core, each
+batch's pages are shared out between ``python -m grader.render.page_process`` processes, one per core, each
 told on its standard input which spooled results to read. Plain processes, not ``multiprocessing``: its
 ``spawn`` would run again the main script of whoever called the grader's API. Measured by
 ``benchmarks/bench.py`` (the reports' time against N).
@@ -20,8 +20,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import GraderError
-from ..limits import one_numeric_thread
-from ..results import BatchResult, batch_from_dict, submission_from_dict, to_dict
+from ..results import BatchResult, to_dict
 from ..spool import ResultSpool
 
 PAGES_APART = 150  # students; each process pays about 0.3 s to start (numpy, jinja2): smaller classes in line
@@ -57,7 +56,7 @@ class PagesApart:
                 order = {"head": head, "files": files[part::processes], "target": str(target), "course": course,
                          "for_students": for_students, "release_hidden": release_hidden}
                 errors = tempfile.TemporaryFile()  # noqa: SIM115 - closed in wait()/stop()
-                proc = subprocess.Popen([sys.executable, "-m", "grader.render.pages_apart"], stdin=subprocess.PIPE,
+                proc = subprocess.Popen([sys.executable, "-m", "grader.render.page_process"], stdin=subprocess.PIPE,
                                         stdout=subprocess.DEVNULL, stderr=errors, env=env)
                 self._running.append((proc, errors))
                 assert proc.stdin is not None
@@ -91,18 +90,3 @@ class PagesApart:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
-
-
-def main() -> None:
-    one_numeric_thread()
-    from .reports import write_student_pages
-
-    order = json.load(sys.stdin)
-    batch, target = batch_from_dict(order["head"]), Path(order["target"])
-    for file in order["files"]:
-        result = submission_from_dict(json.loads(Path(file).read_text(encoding="utf-8")))
-        write_student_pages(batch, result, target, order["course"], order["for_students"], order["release_hidden"])
-
-
-if __name__ == "__main__":
-    main()
