@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from contextlib import suppress
 from pathlib import Path
 from typing import NoReturn
 
@@ -471,20 +472,25 @@ def _instructor_only(command: str) -> None:
 def report(results: tuple[Path, ...], out_dir: Path, for_students: bool, release_hidden: bool) -> None:
     """Render the HTML pages and gradebook again from results.json files alone (instructors)."""
     _instructor_only("report")
+    from .batch import STATE_DIR
     from .render.reports import write_index, write_reports
-    from .results import batch_from_json
+    from .spool import ResultSpool, read_results
 
     batches = []
     for path in results:
-        try:
-            batch = batch_from_json(path.read_text(encoding="utf-8"))
-        except (ValueError, TypeError, KeyError) as exc:
+        try:  # read line by line into a spool under the output folder: memory flat in the class's size
+            batch = read_results(path, out_dir / STATE_DIR)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
             raise GraderError(f"{path} is not a results.json written by grader grade ({exc})") from None
         target = out_dir / batch.assignment
         batches.append(write_reports(batch, target,
                                      results_json=path.resolve() != (target / "results.json").resolve(),
                                      for_students=for_students, release_hidden=release_hidden))
+        if isinstance(batch.submissions, ResultSpool):
+            batch.submissions.close()
         click.echo(f"wrote {target}")
+    with suppress(OSError):
+        (out_dir / STATE_DIR).rmdir()  # the spools' parent, when nothing else is in it
     write_index(batches, out_dir)
     click.echo(f"open {out_dir / 'index.html'}")
 

@@ -18,10 +18,11 @@ import tempfile
 import time
 import weakref
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import overload
 
-from .results import SubmissionResult, submission_from_dict, to_dict
+from .results import BatchResult, SubmissionResult, batch_from_json, submission_from_dict, to_dict
 
 PREFIX = "spool-"
 STALE_SECONDS = 24 * 3600
@@ -67,6 +68,11 @@ class ResultSpool(Sequence[SubmissionResult]):
         """Where the result at ``index`` is (read by the processes that render pages apart)."""
         return self.folder / f"{index}.json"
 
+    def append_text(self, text: str) -> None:
+        """One more result, at the end (a file read line by line, whose length is not known beforehand)."""
+        self.size += 1
+        self.put_text(self.size - 1, text)
+
     def text(self, index: int) -> str:
         """The result at ``index`` as its JSON line (written to ``results.json`` without decoding it)."""
         if not 0 <= index < self.size:
@@ -110,3 +116,42 @@ class ResultSpool(Sequence[SubmissionResult]):
 
     def __repr__(self) -> str:
         return f"ResultSpool({self.size} results in {self.folder})"
+
+
+SUBMISSIONS_LINE = ' "submissions": ['  # where write_reports starts the results, one per line
+
+
+def read_results(path: Path, spool_parent: Path) -> BatchResult:
+    """A ``results.json`` as a batch. One written by ``write_reports`` (one result per line) is read line by
+    line into a spool under ``spool_parent``, each result checked as it goes, so that memory stays flat in the
+    class's size; any other valid one (an earlier version's, indented throughout) is read whole. Raises
+    ValueError, TypeError or KeyError for a file that is not a batch's results."""
+    with path.open(encoding="utf-8") as file:
+        head: list[str] = []
+        for line in file:
+            if line.rstrip("\n") == SUBMISSIONS_LINE:
+                break
+            head.append(line)
+        else:
+            return batch_from_json("".join(head))
+        if not head or not head[-1].rstrip().endswith(","):
+            return batch_from_json(path.read_text(encoding="utf-8"))
+        batch = batch_from_json("".join(head) + ' "submissions": []\n}')
+        spool = ResultSpool(spool_parent, 0)
+        rest = ""
+        for line in file:
+            text = line.rstrip("\n")
+            if not text.startswith("{"):
+                rest = line + file.read()
+                break
+            text = text[:-1] if text.endswith(",") else text
+            try:
+                submission_from_dict(json.loads(text))
+            except (ValueError, TypeError, KeyError, AttributeError):
+                spool.close()
+                return batch_from_json(path.read_text(encoding="utf-8"))  # not one result per line after all
+            spool.append_text(text)
+    if rest.split() != ["]", "}"]:
+        spool.close()
+        return batch_from_json(path.read_text(encoding="utf-8"))
+    return replace(batch, submissions=spool)

@@ -20,7 +20,7 @@ from grader.render import reports as reports_module
 from grader.render.reports import ClassDigest, gradebook_csv, write_reports
 from grader.results import CaseResult, ProblemResult, SubmissionResult, batch_from_json, to_json
 from grader.sandbox.inprocess import InProcessRunner
-from grader.spool import PREFIX, STALE_SECONDS, ResultSpool, sweep
+from grader.spool import PREFIX, STALE_SECONDS, ResultSpool, read_results, sweep
 
 WRONG = GOOD.replace("return 2 * x", "return 3 * x")
 
@@ -190,3 +190,33 @@ def test_a_page_process_that_fails_is_reported_and_loses_no_result(tmp_path: Pat
         write_reports(batch, target, workers=2)
     written = json.loads((target / "results.json").read_text(encoding="utf-8"))
     assert [s["student"] for s in written["submissions"]] == [f"s{i:02d}" for i in range(6)]
+
+
+def test_grader_report_reads_results_json_line_by_line_into_a_spool(tmp_path: Path) -> None:
+    toy = load_assignment("toy", COURSE)
+    batch = grade_batch(toy, _class(tmp_path / "subs", 8), tmp_path / "out", "k", InProcessRunner(), 2,
+                        BatchOptions(fresh=True))
+    write_reports(batch, tmp_path / "first")
+    path = tmp_path / "first" / "results.json"
+    before = _live(CaseResult), _live(SubmissionResult)
+    read = read_results(path, tmp_path / "spools")
+    assert isinstance(read.submissions, ResultSpool) and len(read.submissions) == 8
+    assert (_live(CaseResult), _live(SubmissionResult)) == before  # checked line by line, none kept
+    assert read == batch_from_json(path.read_text(encoding="utf-8"))
+
+    # an earlier version's results.json, indented throughout, is read whole
+    old = tmp_path / "old.json"
+    old.write_text(to_json(batch), encoding="utf-8")
+    again = read_results(old, tmp_path / "spools")
+    assert isinstance(again.submissions, tuple) and again == read
+
+    # a damaged line is not skipped: the file is then read whole, and fails as a whole
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    cut = next(i for i, line in enumerate(lines) if line.startswith('{"student": "s03"'))
+    lines[cut] = lines[cut][: len(lines[cut]) // 2] + ",\n"
+    damaged = tmp_path / "damaged.json"
+    damaged.write_text("".join(lines), encoding="utf-8")
+    spools = set((tmp_path / "spools").iterdir())
+    with pytest.raises(ValueError):
+        read_results(damaged, tmp_path / "spools")
+    assert set((tmp_path / "spools").iterdir()) == spools  # the half-made spool went with it
