@@ -349,25 +349,30 @@ def write_files(sem: Semester, out_dir: Path) -> tuple[list[Path], list[str]]:
 def write_late_pages(sem: Semester, out_dir: Path) -> int:
     """Add the late summary to the student pages of ``out_dir/<assignment>/`` (re-rendered from its
     results.json) where the page's result is the one the gradebook uses; returns how many pages."""
-    from .batch import atomic_write, safe_name
+    from .batch import STATE_DIR, atomic_write, safe_name
     from .render.reports import student_page
-    from .results import batch_from_json
+    from .spool import ResultSpool, read_results
 
     written = 0
     for c in sem.columns:
         path = out_dir / c.assignment / "results.json"
-        try:
-            batch = batch_from_json(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError, KeyError):
+        try:  # line by line into a spool, as `grader report` reads it: memory flat in the class's size
+            batch = read_results(path, out_dir / c.assignment / STATE_DIR)
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
             continue
-        for s in batch.submissions:
-            row = sem.latest.get((s.student, c.assignment))
-            if s.status == "no_submission" or row is None or row.status != s.status or abs(row.score - s.score) > 5e-3:
-                continue
-            late = sem.outcomes[s.student][c.assignment].summary(sem.late_days_left[s.student])
-            atomic_write(out_dir / c.assignment / "students" / f"{safe_name(s.student)}.html",
-                         student_page(batch, s, "../index.html", late=late))
-            written += 1
+        try:
+            for s in batch.submissions:
+                row = sem.latest.get((s.student, c.assignment))
+                if (s.status == "no_submission" or row is None or row.status != s.status
+                        or abs(row.score - s.score) > 5e-3):
+                    continue
+                late = sem.outcomes[s.student][c.assignment].summary(sem.late_days_left[s.student])
+                atomic_write(out_dir / c.assignment / "students" / f"{safe_name(s.student)}.html",
+                             student_page(batch, s, "../index.html", late=late))
+                written += 1
+        finally:
+            if isinstance(batch.submissions, ResultSpool):
+                batch.submissions.close()
     return written
 
 

@@ -398,6 +398,7 @@ def test_grader_gradebook_after_grader_grade(tmp_path: Path, course: Path) -> No
     assert canvas[0][-1] == "Toy (555)" and canvas[3][:2] == ["102", "102"] and canvas[3][-1] == "8"
     page = (tmp_path / "out" / "toy" / "students" / "102.html").read_text()
     assert 'class="cards late"' in page and "after late policy" in page
+    assert not list((tmp_path / "out" / "toy" / ".state").glob("spool-*"))  # read through a spool, removed
     student = runner.invoke(main, ["gradebook", "--db", str(tmp_path / "course.sqlite"), "--student", "102",
                                    "--policy", str(policy), "--use-mtime"], env={"COLUMNS": "200"})
     assert student.exit_code == 0, student.output
