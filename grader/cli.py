@@ -474,7 +474,7 @@ def report(results: tuple[Path, ...], out_dir: Path, for_students: bool, release
     _instructor_only("report")
     from .batch import STATE_DIR
     from .render.reports import write_index, write_reports
-    from .spool import ResultSpool, read_results
+    from .spool import read_results, release
 
     batches = []
     for path in results:
@@ -486,8 +486,7 @@ def report(results: tuple[Path, ...], out_dir: Path, for_students: bool, release
         batches.append(write_reports(batch, target,
                                      results_json=path.resolve() != (target / "results.json").resolve(),
                                      for_students=for_students, release_hidden=release_hidden))
-        if isinstance(batch.submissions, ResultSpool):
-            batch.submissions.close()
+        release(batch)
         click.echo(f"wrote {target}")
     with suppress(OSError):
         (out_dir / STATE_DIR).rmdir()  # the spools' parent, when nothing else is in it

@@ -351,7 +351,7 @@ def write_late_pages(sem: Semester, out_dir: Path) -> int:
     results.json) where the page's result is the one the gradebook uses; returns how many pages."""
     from .batch import STATE_DIR, atomic_write, safe_name
     from .render.reports import student_page
-    from .spool import ResultSpool, read_results
+    from .spool import read_results, release
 
     written = 0
     for c in sem.columns:
@@ -371,8 +371,7 @@ def write_late_pages(sem: Semester, out_dir: Path) -> int:
                              student_page(batch, s, "../index.html", late=late))
                 written += 1
         finally:
-            if isinstance(batch.submissions, ResultSpool):
-                batch.submissions.close()
+            release(batch)
     return written
 
 

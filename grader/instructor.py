@@ -17,7 +17,7 @@ from .results import SubmissionResult
 from .sandbox import open_runner
 from .sandbox.runner import Limits, Runner
 from .seeding import inside, load_or_create_secret, resolve_secret_file
-from .spool import ResultSpool
+from .spool import release
 
 RunnerFactory = Callable[[str, int], Runner]
 
@@ -79,8 +79,7 @@ def _run_grade(assignments: list[str], folder: Path, out_dir: Path, jobs: int, s
             record_batch(db or out_dir / DB_NAME, batch, assignment, target, problems_dir,
                          file_times(intakes[assignment.id].entries, folder, given))
             print_batch(console, digests[-1], str(target))
-            if isinstance(batch.submissions, ResultSpool):
-                batch.submissions.close()  # every report is written: its folder goes now, not at exit
+            release(batch)  # every report is written: its spool's folder goes now, not at exit
             intake = intakes[assignment.id]
             fresh_notes = [n for n in [*notes, *intake.unplaced] if n not in listed]
             listed.update(fresh_notes)

@@ -245,6 +245,10 @@ def submission_from_dict(data: dict[str, Any]) -> SubmissionResult:
     return _build(SubmissionResult, data)
 
 
+def submission_from_json(text: str) -> SubmissionResult:
+    return submission_from_dict(json.loads(text))
+
+
 def batch_from_dict(data: dict[str, Any]) -> BatchResult:
     return _build(BatchResult, data)
 

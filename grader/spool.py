@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import overload
 
-from .results import BatchResult, SubmissionResult, batch_from_json, submission_from_dict, to_dict
+from .results import BatchResult, SubmissionResult, batch_from_json, submission_from_json, to_dict
 
 PREFIX = "spool-"
 STALE_SECONDS = 24 * 3600
@@ -82,8 +82,11 @@ class ResultSpool(Sequence[SubmissionResult]):
         except FileNotFoundError:
             raise LookupError(f"result {index} of the batch was never put in its spool {self.folder}") from None
 
-    def texts(self) -> Iterator[str]:
-        return (self.text(i) for i in range(self.size))
+    def records(self) -> Iterator[tuple[str, SubmissionResult]]:
+        """Each result with its JSON line, in order (the line is copied to ``results.json`` as it is)."""
+        for i in range(self.size):
+            text = self.text(i)
+            yield text, submission_from_json(text)
 
     @overload
     def __getitem__(self, index: int) -> SubmissionResult: ...
@@ -95,7 +98,7 @@ class ResultSpool(Sequence[SubmissionResult]):
             return tuple(self[i] for i in range(*index.indices(self.size)))
         if index < 0:
             index += self.size
-        return submission_from_dict(json.loads(self.text(index)))
+        return submission_from_json(self.text(index))
 
     def __len__(self) -> int:
         return self.size
@@ -121,11 +124,22 @@ class ResultSpool(Sequence[SubmissionResult]):
 SUBMISSIONS_LINE = ' "submissions": ['  # where write_reports starts the results, one per line
 
 
+class _NotOneResultPerLine(Exception):
+    pass
+
+
 def read_results(path: Path, spool_parent: Path) -> BatchResult:
     """A ``results.json`` as a batch. One written by ``write_reports`` (one result per line) is read line by
     line into a spool under ``spool_parent``, each result checked as it goes, so that memory stays flat in the
     class's size; any other valid one (an earlier version's, indented throughout) is read whole. Raises
     ValueError, TypeError or KeyError for a file that is not a batch's results."""
+    try:
+        return _read_lines(path, spool_parent)
+    except _NotOneResultPerLine:
+        return batch_from_json(path.read_text(encoding="utf-8"))
+
+
+def _read_lines(path: Path, spool_parent: Path) -> BatchResult:
     with path.open(encoding="utf-8") as file:
         head: list[str] = []
         for line in file:
@@ -133,25 +147,33 @@ def read_results(path: Path, spool_parent: Path) -> BatchResult:
                 break
             head.append(line)
         else:
-            return batch_from_json("".join(head))
+            raise _NotOneResultPerLine
         if not head or not head[-1].rstrip().endswith(","):
-            return batch_from_json(path.read_text(encoding="utf-8"))
+            raise _NotOneResultPerLine
         batch = batch_from_json("".join(head) + ' "submissions": []\n}')
         spool = ResultSpool(spool_parent, 0)
-        rest = ""
-        for line in file:
-            text = line.rstrip("\n")
-            if not text.startswith("{"):
-                rest = line + file.read()
-                break
-            text = text[:-1] if text.endswith(",") else text
-            try:
-                submission_from_dict(json.loads(text))
-            except (ValueError, TypeError, KeyError, AttributeError):
-                spool.close()
-                return batch_from_json(path.read_text(encoding="utf-8"))  # not one result per line after all
-            spool.append_text(text)
-    if rest.split() != ["]", "}"]:
-        spool.close()
-        return batch_from_json(path.read_text(encoding="utf-8"))
+        try:
+            rest = ""
+            for line in file:
+                text = line.rstrip("\n")
+                if not text.startswith("{"):
+                    rest = line + file.read()
+                    break
+                text = text[:-1] if text.endswith(",") else text
+                try:
+                    submission_from_json(text)
+                except (ValueError, TypeError, KeyError, AttributeError):
+                    raise _NotOneResultPerLine from None
+                spool.append_text(text)
+            if rest.split() != ["]", "}"]:
+                raise _NotOneResultPerLine
+        except _NotOneResultPerLine:
+            spool.close()
+            raise
     return replace(batch, submissions=spool)
+
+
+def release(batch: BatchResult) -> None:
+    """Remove a spooled batch's folder now, once nothing will read it again (a batch held in memory: nothing)."""
+    if isinstance(batch.submissions, ResultSpool):
+        batch.submissions.close()

@@ -13,13 +13,13 @@ from ..limits import one_numeric_thread
 
 def main() -> None:
     one_numeric_thread()  # before numpy is imported (by the renderers)
-    from ..results import batch_from_dict, submission_from_dict
+    from ..results import batch_from_dict, submission_from_json
     from .reports import write_student_pages
 
     order = json.load(sys.stdin)
     batch, target = batch_from_dict(order["head"]), Path(order["target"])
     for file in order["files"]:
-        result = submission_from_dict(json.loads(Path(file).read_text(encoding="utf-8")))
+        result = submission_from_json(Path(file).read_text(encoding="utf-8"))
         write_student_pages(batch, result, target, order["course"], order["for_students"], order["release_hidden"])
 
 

@@ -35,7 +35,6 @@ from ..results import (
     ProblemInfo,
     ProblemResult,
     SubmissionResult,
-    submission_from_dict,
     to_dict,
 )
 from ..spool import ResultSpool, submission_json
@@ -347,7 +346,6 @@ class StudentRow:
     status: str
     score: float
     max_score: float
-    percent: float
     file: str
     isolation: str
     scores: dict[str, Points]  # by problem id
@@ -356,9 +354,13 @@ class StudentRow:
 
     @classmethod
     def of(cls, s: SubmissionResult) -> StudentRow:
-        return cls(s.student, s.name, s.status, s.score, s.max_score, s.percent, s.file, s.isolation,
+        return cls(s.student, s.name, s.status, s.score, s.max_score, s.file, s.isolation,
                    {sys.intern(p.id): Points(p.score, p.points) for p in s.problems}, s.warnings,
                    s.message if s.status != "graded" else "")
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.score / self.max_score if self.max_score else 0.0
 
 
 class ClassDigest:
@@ -372,7 +374,10 @@ class ClassDigest:
         self._found: dict[tuple[str, str], dict[str, Any]] = {}
 
     @classmethod
-    def of(cls, batch: BatchResult) -> ClassDigest:
+    def of(cls, batch: BatchResult | ClassDigest) -> ClassDigest:
+        """The digest of ``batch``, read once (a digest already read is returned as it is)."""
+        if isinstance(batch, ClassDigest):
+            return batch
         digest = cls(batch)
         for s in batch.submissions:
             digest.add(s)
@@ -482,7 +487,7 @@ def problem_context(digest: ClassDigest, info: ProblemInfo, groups: list[dict[st
 def gradebook_csv(batch: BatchResult | ClassDigest) -> str:
     from .csvsafe import safe_row  # text cells that could start a formula are quoted; atomic_write adds the BOM
 
-    digest = batch if isinstance(batch, ClassDigest) else ClassDigest.of(batch)
+    digest = ClassDigest.of(batch)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     ids = [p.id for p in digest.batch.problems]
@@ -497,8 +502,7 @@ def gradebook_csv(batch: BatchResult | ClassDigest) -> str:
 def _records(batch: BatchResult) -> Iterator[tuple[str, SubmissionResult]]:
     """Each result with its JSON line; a spooled batch's lines are copied as written, never encoded again."""
     if isinstance(batch.submissions, ResultSpool):
-        for text in batch.submissions.texts():
-            yield text, submission_from_dict(json.loads(text))
+        yield from batch.submissions.records()
     else:
         for s in batch.submissions:
             yield submission_json(s), s
@@ -565,7 +569,7 @@ def write_index(batches: Sequence[BatchResult | ClassDigest], out_dir: Path, cou
     """The course's front page; pass the digests ``write_reports`` returned to spare reading each batch again."""
     rows = []
     for b in batches:
-        digest = b if isinstance(b, ClassDigest) else ClassDigest.of(b)
+        digest = ClassDigest.of(b)
         submitted = digest.submitted
         mean = statistics.fmean(s.percent for s in submitted) if submitted else 0.0
         rows.append({"batch": digest.batch, "submitted": len(submitted), "mean": mean})

@@ -175,7 +175,7 @@ def print_batch(console: Console, batch: BatchResult | ClassDigest, out_dir: str
     """The class's scores as a table; pass the digest ``write_reports`` returned to spare reading the batch."""
     from .reports import ClassDigest  # jinja2 and the page renderers: not for `grader check`
 
-    digest = batch if isinstance(batch, ClassDigest) else ClassDigest.of(batch)
+    digest = ClassDigest.of(batch)
     batch = digest.batch
     graded = digest.submitted
     table = Table(box=box.ROUNDED, title=f"{batch.assignment}: {len(graded)} submissions")
