@@ -1,6 +1,6 @@
 """``python -m grader`` is the ``grader`` command."""
 
-from .cli import run
+from .program import run
 
 if __name__ == "__main__":  # not when a process that renders pages (spawned) imports this module as its main
     run()

@@ -238,7 +238,7 @@ def wheel_bytes(files: dict[str, bytes], version: str) -> tuple[str, bytes]:
     meta = {
         f"{info}/METADATA": metadata.encode(),
         f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: grader bundle\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-        f"{info}/entry_points.txt": b"[console_scripts]\ngrader = grader.cli:run\n",
+        f"{info}/entry_points.txt": b"[console_scripts]\ngrader = grader.program:run\n",
         f"{info}/top_level.txt": f"grader\n{PACKAGE}\n".encode(),
     }
     everything = {**files, **meta}

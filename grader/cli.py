@@ -7,12 +7,11 @@ import shlex
 import sys
 from contextlib import suppress
 from pathlib import Path
-from typing import NoReturn
 
 import click
 
 from .errors import GraderError
-from .limits import Limits, one_numeric_thread
+from .limits import Limits
 
 LIMIT_OPTIONS = [  # defaults from grader/limits.py, the one place they live
     click.option("--timeout", "case_seconds", type=float, default=Limits.case_seconds, show_default=True,
@@ -71,29 +70,6 @@ class GraderGroup(click.Group):
         except GraderError as exc:
             click.secho(f"error: {exc}", fg="red", err=True)
             sys.exit(2)
-
-
-def run() -> NoReturn:
-    """The `grader` program (``python -m grader`` and the console script): ``main``, then an immediate exit.
-
-    Every command has written and closed its files and stopped its workers when it returns, so the
-    interpreter's own teardown (freeing numpy, rich and the course modules: 30-40 ms measured, an eighth of a
-    `grader check`) is skipped. Tests call ``main`` itself, in-process."""
-    one_numeric_thread()  # before any command imports numpy
-    try:
-        main()
-        code: object = 0
-    except SystemExit as exc:
-        code = exc.code
-    if code is not None and not isinstance(code, int):
-        print(code, file=sys.stderr)  # what SystemExit("message") prints
-        code = 1
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            stream.flush()
-        except (OSError, ValueError):  # a closed pipe (grader check | head)
-            pass
-    os._exit(code or 0)
 
 
 @click.group(cls=GraderGroup)
@@ -212,9 +188,6 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
 
     if _runner() is None and _mode(isolation, require_isolation) != "portable":
         launch.prestart(_mode(isolation, require_isolation))  # boots while the grader loads
-    from rich.console import Console
-
-    from .render.terminal import print_submission
     from .selfcheck import check_file, resolve_assignment
 
     factory = _runner()
@@ -222,7 +195,11 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
     assignment = resolve_assignment(file, assignment_id, problems_dir)  # loaded once (the student edition parses it)
     result, iso = check_file(file, assignment_id, problems_dir, limits, _mode(isolation, require_isolation),
                              only or None, factory(_mode(isolation, require_isolation), 1) if factory else None,
-                             assignment)
+                             assignment, while_waiting=_import_terminal)
+    from rich.console import Console
+
+    from .render.terminal import print_submission
+
     if result.status == "unreadable":  # the side outputs still say so (CI), then exit status 2 as before
         _write_side_outputs(result, json_path, junit_path, gradescope_path)
         _github_outputs(result, file, assignment)
@@ -242,6 +219,13 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
     if result.percent + 1e-9 < fail_under:
         click.secho(f"below --fail-under {fail_under:g}%", fg="red", err=True)
         sys.exit(1)
+
+
+def _import_terminal() -> None:
+    """The terminal renderer (rich: a tenth of a self-check's time), loaded while the worker runs the job."""
+    import rich.console  # noqa: F401
+
+    from .render import terminal  # noqa: F401
 
 
 def _github_outputs(result, file: Path, assignment) -> None:

@@ -471,10 +471,12 @@ def _import_message(imported: ImportReport) -> str:
 def grade(assignment: Assignment, submission: Submission, runner: Runner, audience: Audience,
           limits: Limits | None = None, file_label: str | None = None,
           only: Iterable[str] | None = None, case_id: str | None = None,
-          book: CaseBook | None = None) -> SubmissionResult:
+          book: CaseBook | None = None, while_waiting: Callable[[], object] | None = None) -> SubmissionResult:
     """Grade one submission end to end; never raises for anything the submission does.
 
-    ``book`` holds the cases every student shares; a batch passes one book to all its students."""
+    ``book`` holds the cases every student shares; a batch passes one book to all its students.
+    ``while_waiting`` is the caller's own work to do while the worker runs the job (``grader check``
+    imports its terminal renderer then)."""
     began = time.perf_counter()
     book = book or CaseBook()
     plan = plan_cases(assignment, audience, only, case_id, book)
@@ -482,6 +484,8 @@ def grade(assignment: Assignment, submission: Submission, runner: Runner, audien
     pending = runner.submit(job)
     try:
         plan.cases = [compute_expected(p) for p in plan.cases]  # overlaps with the worker
+        if while_waiting is not None:
+            while_waiting()
     finally:
         report = pending.wait()
     return assemble(assignment, submission, plan, report, audience, file_label or submission.path.name,

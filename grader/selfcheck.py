@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .engine import Audience, grade, plan_cases
@@ -30,9 +30,11 @@ def resolve_assignment(file: Path, assignment_id: str | None, problems_dir: Path
 
 def check_file(file: Path, assignment_id: str | None, problems_dir: Path | None, limits: Limits, mode: str,
                only: Iterable[str] | None = None, runner: Runner | None = None,
-               assignment: Assignment | None = None) -> tuple[SubmissionResult, Isolation]:
+               assignment: Assignment | None = None,
+               while_waiting: Callable[[], object] | None = None) -> tuple[SubmissionResult, Isolation]:
     """The public-case check of one file. ``runner`` defaults to the sandbox for ``mode``; it is closed here only
-    when it was opened here. ``assignment``: the one ``resolve_assignment`` gave, when the caller has it."""
+    when it was opened here. ``assignment``: the one ``resolve_assignment`` gave, when the caller has it.
+    ``while_waiting``: the caller's work to overlap with the worker's job (see :func:`grade`)."""
     owned = runner is None
     runner = runner or open_runner(mode)  # the worker boots while the problems load
     try:
@@ -49,7 +51,8 @@ def check_file(file: Path, assignment_id: str | None, problems_dir: Path | None,
                                     sum(e.points for e in planned), (), str(exc), isolation=iso.mode,
                                     isolation_layers=tuple(iso.layers)), iso
         audience = Audience(replay_prefix=f"grader replay {shlex.quote(str(file))}")
-        result = grade(assignment, submission, runner, audience, limits, file.name, only)
+        result = grade(assignment, submission, runner, audience, limits, file.name, only,
+                       while_waiting=while_waiting)
         return result, runner.isolation
     finally:
         if owned:

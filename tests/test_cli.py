@@ -167,7 +167,7 @@ def test_selftest_command(tmp_path: Path) -> None:
 def test_the_grader_runs_numpy_on_one_thread_unless_told_otherwise(monkeypatch) -> None:
     """The grader's own arrays are small and its cores belong to the workers: `grader` sets one BLAS/OpenMP
     thread before any command imports numpy, and keeps a value the user set."""
-    from grader import cli
+    from grader import cli, program
     from grader.limits import THREAD_VARS
 
     for var in THREAD_VARS:
@@ -185,10 +185,55 @@ def test_the_grader_runs_numpy_on_one_thread_unless_told_otherwise(monkeypatch) 
         raise Exited(code)
 
     monkeypatch.setattr(cli, "main", command)
-    monkeypatch.setattr(cli.os, "_exit", exit_)
+    monkeypatch.setattr(program.os, "_exit", exit_)
+    monkeypatch.setattr(sys, "argv", ["grader", "list"])
     with pytest.raises(Exited):
-        cli.run()
+        program.run()
     assert seen == {var: "4" if var == "MKL_NUM_THREADS" else "1" for var in THREAD_VARS}
     numpy_free = subprocess.run([sys.executable, "-c", "import sys, grader.cli; print('numpy' in sys.modules)"],
                                 capture_output=True, text=True, check=True)
     assert numpy_free.stdout.strip() == "False"  # so the setting comes before numpy loads
+
+
+@pytest.mark.parametrize(("args", "env", "mode"), [
+    (["check", "hw7.py"], {}, "auto"),
+    (["replay", "hw7.py", "nu_beta", "public-1"], {}, "auto"),
+    (["check", "hw7.py", "--isolation", "reduced"], {}, "reduced"),
+    (["check", "--isolation=full", "hw7.py"], {}, "full"),
+    (["check", "hw7.py"], {"GRADER_ISOLATION": "reduced"}, "reduced"),
+    (["check", "hw7.py", "--isolation", "auto"], {"GRADER_ISOLATION": "reduced"}, "auto"),
+    (["check", "hw7.py", "--require-isolation"], {"GRADER_ISOLATION": "reduced"}, "full"),
+    (["check", "hw7.py", "--isolation", "portable"], {}, None),  # no sandbox worker at all
+    (["check", "hw7.py"], {"GRADER_ISOLATION": "portable"}, None),
+    (["check", "hw7.py", "--isolation", "bogus"], {}, None),  # click reports it; nothing to start
+    (["check", "--help"], {}, None),
+    (["grade", "hw7", "submissions/"], {}, None),  # a batch starts its own pool of workers
+    ([], {}, None),
+])
+def test_the_program_guesses_the_early_workers_isolation_as_the_command_will(args, env, mode) -> None:
+    from grader.program import early_worker_mode
+
+    assert early_worker_mode(args, env) == mode
+
+
+def test_grader_check_starts_one_worker_before_the_cli_loads_and_uses_it() -> None:
+    """`grader check` starts its sandbox worker before click and the engine load (it boots meanwhile), and the
+    command takes that worker over instead of starting another."""
+    code = (
+        "import sys\n"
+        "from grader.sandbox import launch\n"
+        "real = launch.start\n"
+        "def start(mode, layers):\n"
+        "    loaded = [m for m in ('click', 'numpy', 'grader.cli', 'grader.engine') if m in sys.modules]\n"
+        "    print('worker started', mode, loaded, file=sys.stderr, flush=True)\n"
+        "    return real(mode, layers)\n"
+        "launch.start = start\n"
+        f"sys.argv = ['grader', 'check', {str(ROOT / 'submissions' / 'passes_all' / 'hw7.py')!r}]\n"
+        "from grader.program import run\n"
+        "run()\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, COLUMNS="120"))
+    assert out.returncode == 0, out.stderr
+    assert "score: 100 / 100" in out.stdout
+    assert out.stderr.splitlines().count("worker started auto []") == 1  # before click, numpy and the engine
+    assert out.stderr.count("worker started") == 1  # the command took it over rather than start another

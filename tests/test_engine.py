@@ -148,6 +148,31 @@ def test_the_runner_never_receives_expected_values(toy) -> None:
     assert [c.function for c in job.calls].count("double") == 1 + 2 + 4
 
 
+def test_the_callers_work_runs_once_after_the_job_is_sent_and_before_its_report_is_awaited(toy) -> None:
+    events: list[str] = []
+
+    class Pending:
+        def __init__(self, done) -> None:
+            self.done = done
+
+        def wait(self):
+            events.append("wait")
+            return self.done.wait()
+
+    class Spy(InProcessRunner):
+        def submit(self, job):
+            events.append("submit")
+            return Pending(super().submit(job))
+
+    result = grade(toy, Submission("s", Path("toy.py"), GOOD), Spy(), Audience(),
+                   while_waiting=lambda: events.append("caller's work"))
+    assert events == ["submit", "caller's work", "wait"] and result.score == result.max_score
+    with pytest.raises(ImportError):  # the caller's failure is the caller's: not a grade of the submission
+        grade(toy, Submission("s", Path("toy.py"), GOOD), Spy(), Audience(),
+              while_waiting=lambda: __import__("no_such_module_here"))
+    assert events[-2:] == ["submit", "wait"]  # the job's report is still collected (the worker is freed)
+
+
 def test_only_and_case_selection(toy) -> None:
     plan = plan_cases(toy, Audience(), ["halves"], "public-1")
     assert [(p.problem.id, p.id) for p in plan.cases] == [("halves", "public-1")]

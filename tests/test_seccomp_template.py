@@ -321,3 +321,28 @@ def test_load_flags_other_than_the_defaults_leave_the_slow_path(monkeypatch) -> 
 def test_without_pyseccomp_there_is_no_template(monkeypatch) -> None:
     monkeypatch.setattr(confine, "_lib", lambda: None)
     assert confine.prepare_seccomp() is None
+
+
+def test_the_bindings_load_by_their_usual_names_without_running_ldconfig(monkeypatch) -> None:
+    """pyseccomp looks up libc and libseccomp with ctypes.util.find_library, which runs `ldconfig -p` in a
+    subprocess per name; while the bindings load, the usual Linux names are tried first."""
+    import ctypes.util
+    import subprocess
+
+    asked: list[str] = []
+
+    def slow_lookup(name: str) -> str | None:
+        asked.append(name)
+        return None
+
+    def no_subprocess(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a subprocess was started: {args}")
+
+    monkeypatch.setattr(ctypes.util, "find_library", slow_lookup)
+    monkeypatch.setattr(subprocess, "Popen", no_subprocess)
+    with confine._sonames_first():
+        assert ctypes.util.find_library("seccomp") == "libseccomp.so.2"
+        assert ctypes.util.find_library("c") == "libc.so.6"
+        assert ctypes.util.find_library("m") is None  # any other name: looked up as before
+    assert asked == ["m"]
+    assert ctypes.util.find_library is slow_lookup  # put back afterwards

@@ -46,9 +46,13 @@ _early: list[tuple[str, iso.Layers, Started]] = []
 
 
 def prestart(mode: str, layers: iso.Layers | None = None) -> None:
-    """Start a worker now; the next SandboxWorker with the same settings takes it over."""
+    """Start a worker now, unless one with these settings is already waiting; the next SandboxWorker with the
+    same settings takes it over."""
+    layers = layers or iso.Layers()
+    if any(m == mode and lay == layers for m, lay, _ in _early):
+        return  # started by the program before the command line was parsed (grader.program)
     try:
-        _early.append((mode, layers or iso.Layers(), start(mode, layers or iso.Layers())))
+        _early.append((mode, layers, start(mode, layers)))
     except Exception:  # noqa: BLE001 - the regular start will report the problem properly
         pass
 

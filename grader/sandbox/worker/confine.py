@@ -25,6 +25,8 @@ import os
 import resource
 import signal
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 _bindings: list[Any] = []  # pyseccomp once imported (None if it cannot be): see _lib
@@ -36,11 +38,41 @@ def _lib() -> Any:
     the worker, which forks every child, must not load them (see :func:`prepare_seccomp_apart`)."""
     if not _bindings:
         try:
-            import pyseccomp
+            with _sonames_first():
+                import pyseccomp
         except Exception:  # noqa: BLE001 - any failure just means the layer is absent
             pyseccomp = None
         _bindings.append(pyseccomp)
     return _bindings[0]
+
+
+_SONAMES = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}  # what pyseccomp looks up, as Linux names them
+
+
+@contextmanager
+def _sonames_first() -> Iterator[None]:
+    """While pyseccomp loads: its libraries by their usual names when those load, without
+    ``ctypes.util.find_library``, which runs ``ldconfig -p`` in a subprocess per name (a tenth of the
+    worker's start-up). Any other name, or one that does not load so, is looked up as before."""
+    import ctypes.util
+
+    find = ctypes.util.find_library
+
+    def known_first(name: str) -> str | None:
+        soname = _SONAMES.get(name)
+        if soname is not None:
+            try:
+                ctypes.CDLL(soname)
+                return soname
+            except OSError:
+                pass
+        return find(name)
+
+    ctypes.util.find_library = known_first
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = find
 
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_DUMPABLE = 4
