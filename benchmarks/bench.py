@@ -32,7 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.limits import one_numeric_thread  # noqa: E402
+from grader.threads import one_numeric_thread  # noqa: E402
 
 one_numeric_thread()  # as the `grader` command does, before numpy is imported
 

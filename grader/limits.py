@@ -8,24 +8,8 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
-
-# ------------------------------------------------------------------ threads
-
-# What sizes numpy's BLAS and OpenMP thread pools. Every process of the grader runs them at one thread:
-# students' processes (limited and shared), and the grader's own, whose arrays are small and whose cores
-# belong to the sandboxed workers (measured: a pool's start-up made `grader check` 15 % slower on 2 cores).
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
-
-
-def one_numeric_thread(env: MutableMapping[str, str] = os.environ) -> None:
-    """One BLAS/OpenMP thread, unless the environment says otherwise; effective before numpy is imported."""
-    for var in THREAD_VARS:
-        env.setdefault(var, "1")
-
 
 # ------------------------------------------------------------------ reports
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from .limits import one_numeric_thread
+from .threads import one_numeric_thread
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 WORKER_COMMANDS = ("check", "replay")  # the commands that run one submission in one sandbox worker
 ISOLATION_CHOICES = ("auto", "full", "reduced", "portable")

@@ -297,3 +297,19 @@ def test_grader_check_through_the_portable_runner(tmp_path: Path) -> None:
                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert bad.returncode == 1 and "did not finish importing" in bad.stdout
     assert bad.stdout.count("isolation:") == 1
+
+
+def test_the_workers_stderr_goes_to_an_unnamed_file(tmp_path: Path, monkeypatch) -> None:
+    """What tempfile.TemporaryFile makes on Linux, without importing tempfile before the worker starts; where
+    the folder cannot hold an unnamed file, tempfile makes one after all."""
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    with launch._unnamed_file() as fh:
+        fh.write(b"worker's last words")
+        fh.seek(0)
+        assert fh.read() == b"worker's last words"
+        assert list(tmp_path.iterdir()) == []  # nothing named, nothing left behind
+    monkeypatch.setenv("TMPDIR", str(tmp_path / "missing"))
+    with launch._unnamed_file() as fh:
+        fh.write(b"still written")
+        fh.seek(0)
+        assert fh.read() == b"still written"

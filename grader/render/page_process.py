@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..limits import one_numeric_thread
+from ..threads import one_numeric_thread
 
 
 def main() -> None:

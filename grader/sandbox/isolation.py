@@ -11,15 +11,15 @@ as a plain process: the "reduced" mode, which every output reports.
 from __future__ import annotations
 
 import os
-import shutil
 import site
 import sys
-from dataclasses import dataclass
-from pathlib import Path
+from typing import NamedTuple
 
-from ..limits import THREAD_VARS
+from ..threads import THREAD_VARS
 
-WORKER_DIR = Path(__file__).resolve().parent / "worker"
+# Plain strings, named tuples and no pathlib: `grader check` imports this module before it starts its worker,
+# which boots while the rest of the grader loads (grader.program), so every millisecond here delays the check.
+WORKER_DIR = os.path.join(os.path.dirname(os.path.realpath(__file__)), "worker")
 SANDBOX_WORKER_DIR = "/opt/grader-worker"
 # The size-capped tmpfs holding each run's private folder. Not /tmp: the Python runtime itself
 # may live under /tmp (a virtual environment in a CI checkout), and a tmpfs there would hide it.
@@ -27,8 +27,7 @@ SANDBOX_WORK_DIR = "/sandbox-work"
 ROOT_CAPABILITIES = ("CAP_SETUID", "CAP_SETGID", "CAP_KILL", "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER")
 
 
-@dataclass(frozen=True)
-class Layers:
+class Layers(NamedTuple):
     """Optional layers, all on by default; switching one off is for measuring its cost."""
 
     namespaces: bool = True
@@ -37,8 +36,7 @@ class Layers:
     tmpfs_mb: int = 64
 
 
-@dataclass(frozen=True)
-class LaunchPlan:
+class LaunchPlan(NamedTuple):
     """How to start one worker, and the config frame it receives."""
 
     argv: tuple[str, ...]
@@ -57,6 +55,8 @@ def find_bwrap() -> str | None:
             return path
     except Exception:  # noqa: BLE001 - wheel missing or unsupported platform
         pass
+    import shutil
+
     return shutil.which("bwrap")
 
 
@@ -82,7 +82,8 @@ def python_roots() -> list[str]:
 
 
 def _ancestors(path: str) -> list[str]:
-    parts = Path(path).parts[1:-1]
+    """The directories above an absolute path, outermost first ("/" excluded)."""
+    parts = [p for p in path.split("/") if p][:-1]
     return ["/" + "/".join(parts[: i + 1]) for i in range(len(parts))]
 
 
@@ -112,7 +113,7 @@ def bwrap_argv(bwrap: str, tmpfs_mb: int) -> list[str]:
                 made.add(parent)
         argv += ["--ro-bind", root, root]
         made.add(root)
-    argv += ["--ro-bind", str(WORKER_DIR), SANDBOX_WORKER_DIR,
+    argv += ["--ro-bind", WORKER_DIR, SANDBOX_WORKER_DIR,
              "--proc", "/proc", "--dev", "/dev",
              "--size", str(tmpfs_mb * 2**20), "--perms", "0755", "--tmpfs", SANDBOX_WORK_DIR,
              # bwrap's own tmpfs root and /dev (with /dev/shm) belong to the worker's uid when the grader
@@ -134,8 +135,10 @@ def drops_uid() -> bool:
     return os.geteuid() == 0
 
 
-def plan_launch(mode: str, layers: Layers = Layers()) -> LaunchPlan:
-    """``mode`` is "auto", "full" (refuse without namespaces) or "reduced" (no namespaces)."""
+def plan_launch(mode: str, layers: Layers | None = None) -> LaunchPlan:
+    """``mode`` is "auto", "full" (refuse without namespaces) or "reduced" (no namespaces); ``layers``: all
+    of them by default."""
+    layers = layers or Layers()
     bwrap = find_bwrap() if mode != "reduced" and layers.namespaces else None
     drop_uid = layers.drop_uid and drops_uid()
     if bwrap:  # if namespaces turn out to be blocked, the worker's greeting fails and auto mode falls back
@@ -154,5 +157,5 @@ def plan_launch(mode: str, layers: Layers = Layers()) -> LaunchPlan:
     tmpdir = tempfile.mkdtemp(prefix="grader-work-")
     os.chmod(tmpdir, 0o711)
     config = {"drop_uid": drop_uid, "seccomp": layers.seccomp, "workdir_root": tmpdir, "private_ipc": False}
-    return LaunchPlan((sys.executable, "-I", str(WORKER_DIR / "zygote.py")), config,
+    return LaunchPlan((sys.executable, "-I", os.path.join(WORKER_DIR, "zygote.py")), config,
                       namespaces=False, tmpdir=tmpdir)

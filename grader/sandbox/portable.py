@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import IO, Any
 
-from ..limits import THREAD_VARS
+from ..threads import THREAD_VARS
 from .process import _Collector, job_message
 from .runner import ArgsCache, Isolation, Job, RunReport
 from .worker import wire
