@@ -86,10 +86,10 @@ def main() -> None:
 @problems_option
 def list_cmd(problems_dir: Path | None) -> None:
     """List assignments and their problems."""
-    from rich.console import Console
     from rich.table import Table
 
     from .loader import load_all
+    from .render.console import make_console
 
     table = Table(title="assignments", show_lines=True)
     for column in ("assignment", "points", "problems"):
@@ -100,7 +100,7 @@ def list_cmd(problems_dir: Path | None) -> None:
                                                                      strict=True))
         table.add_row(f"[bold]{assignment.id}[/]\nsubmit {assignment.filename}\n[dim]{assignment.title}[/]",
                       f"{assignment.max_score:g}", names)
-    Console().print(table)
+    make_console().print(table)
     click.echo("grader show <assignment> [problem] prints what each covers, statements and signatures.")
     _points_warnings(assignments)
 
@@ -119,15 +119,15 @@ def _points_warnings(assignments) -> None:
 @problems_option
 def show(assignment_id: str, problem_id: str | None, problems_dir: Path | None) -> None:
     """Show an assignment, or one problem's statement and signature."""
-    from rich.console import Console
     from rich.markdown import Markdown
     from rich.panel import Panel
 
     from .loader import load_assignment
+    from .render.console import make_console
     from .render.terminal import terminal_markdown
     from .spec import FunctionProblem
 
-    console = Console()
+    console = make_console()
     assignment = load_assignment(assignment_id, problems_dir)
     entries = [assignment.entry(problem_id)] if problem_id else list(assignment.entries)
     if not problem_id:
@@ -196,15 +196,14 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
     result, iso = check_file(file, assignment_id, problems_dir, limits, _mode(isolation, require_isolation),
                              only or None, factory(_mode(isolation, require_isolation), 1) if factory else None,
                              assignment, while_waiting=_import_terminal)
-    from rich.console import Console
-
+    from .render.console import make_console
     from .render.terminal import print_submission
 
     if result.status == "unreadable":  # the side outputs still say so (CI), then exit status 2 as before
         _write_side_outputs(result, json_path, junit_path, gradescope_path)
         _github_outputs(result, file, assignment)
         raise GraderError(result.message)
-    console = Console()
+    console = make_console()
     print_submission(console, result, iso.note)
     checked = {p.id for p in result.problems}
     unchecked = [p for p in assignment.problems
@@ -379,8 +378,7 @@ def replay(file: Path, problem_id: str, case_id: str, assignment_id: str | None,
            secret_file: Path | None, case_seconds: float, import_seconds: float, memory_mb: int, isolation: str,
            require_isolation: bool, problems_dir: Path | None) -> None:
     """Re-run exactly one case and show its inputs, expected and received values."""
-    from rich.console import Console
-
+    from .render.console import make_console
     from .render.terminal import print_replay
     from .selfcheck import replay_case
 
@@ -388,7 +386,7 @@ def replay(file: Path, problem_id: str, case_id: str, assignment_id: str | None,
     result, iso = replay_case(file, problem_id, case_id, assignment_id, student, secret_file, problems_dir,
                               _limits(case_seconds, import_seconds, memory_mb), _mode(isolation, require_isolation),
                               factory(_mode(isolation, require_isolation), 1) if factory else None)
-    print_replay(Console(), result, iso.note)
+    print_replay(make_console(), result, iso.note)
     if result.status != "graded" or any(not c.passed for p in result.problems for c in p.cases):
         sys.exit(1)
 
@@ -492,13 +490,12 @@ def similarity(assignment_id: str, folder: Path, out_dir: Path | None, top: int,
     layout are ignored; code of the starter file and of the reference solutions does not count.
     """
     _instructor_only("similarity")
-    from rich.console import Console
-
     from .loader import load_assignment
+    from .render.console import make_console
     from .similarity import print_similarity, screen_folder, write_similarity
 
     result = screen_folder(load_assignment(assignment_id, problems_dir), folder)
-    print_similarity(Console(), result, top)
+    print_similarity(make_console(), result, top)
     if out_dir is not None:
         for path in write_similarity(result, out_dir, top):
             click.echo(f"wrote {path}")

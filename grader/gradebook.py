@@ -466,11 +466,10 @@ def print_history(console, conn: sqlite3.Connection, student: str, sem: Semester
 def run_gradebook(db: Path, out_dir: Path, policy_path: Path | None = None, student: str | None = None,
                   use_mtime: bool = False) -> None:
     """``grader gradebook``: the semester table and files, or one student's history."""
-    from rich.console import Console
-
     from .late import load_policy
+    from .render.console import make_console
 
-    console = Console()
+    console = make_console()
     policy = load_policy(policy_path) if policy_path else NO_POLICY
     with closing(connect(db, create=False)) as conn:
         sem = semester(conn, policy, use_mtime)

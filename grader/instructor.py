@@ -6,12 +6,12 @@ from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from .batch import BatchOptions, course_assignments, grade_batch
 from .intake import collect, opened
 from .loader import assignment_ids, load_assignment
+from .render.console import make_console
 from .render.terminal import isolation_line, print_batch
 from .results import SubmissionResult
 from .sandbox import open_runner
@@ -39,7 +39,7 @@ def _run_grade(assignments: list[str], folder: Path, out_dir: Path, jobs: int, s
     from .gradebook import DB_NAME, connect, file_times, record_batch
     from .render.reports import write_index, write_reports
 
-    console = Console()
+    console = make_console()
     ids = assignment_ids(problems_dir) if assignments == ["all"] else assignments
     loaded = [load_assignment(a, problems_dir) for a in ids]  # fail early on a typo
     connect(db or out_dir / DB_NAME).close()  # and on a gradebook that cannot be opened

@@ -99,3 +99,13 @@ def test_check_of_a_fresh_starter_is_one_line_per_problem(tmp_path: Path, monkey
     assert "nu_beta  not implemented yet (raises NotImplementedError)  0/10" in lines
     assert "ANSWERS  not answered yet (None)  0/15" in lines
     assert "first failing case" not in out.output and "replay" not in out.output
+
+
+def test_a_students_emoji_code_is_printed_as_text() -> None:
+    """Rich would turn ":smile:" in a message into an emoji; the grader's console prints what the student wrote."""
+    from grader.render.console import make_console
+
+    console = make_console()
+    with console.capture() as captured:
+        console.print("NameError: name ':smile:' is not defined")
+    assert ":smile:" in captured.get()
