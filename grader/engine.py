@@ -10,7 +10,6 @@ import math
 import shlex
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -25,8 +24,7 @@ from .spec import AnswersProblem, Assignment, Case, FunctionProblem, Problem, So
 from .submission import Submission
 
 
-@dataclass(frozen=True)
-class Audience:
+class Audience(NamedTuple):
     """Which cases run, and what the output may reveal.
 
     A student's self-check runs the examples and public cases and never shows
@@ -43,8 +41,7 @@ class Audience:
     replay_suffix: str = ""
 
 
-@dataclass(frozen=True)
-class Planned:
+class Planned(NamedTuple):
     problem: Problem
     id: str
     kind: str
@@ -54,9 +51,11 @@ class Planned:
     solved: SolvedCase | None = None  # a case shipped as data (student edition)
 
 
-@dataclass
 class Plan:
-    cases: list[Planned] = field(default_factory=list)
+    """The cases to run, in order (the engine fills in their expected values as it goes)."""
+
+    def __init__(self, cases: list[Planned] | None = None) -> None:
+        self.cases: list[Planned] = cases if cases is not None else []
 
     def for_problem(self, problem_id: str) -> list[Planned]:
         return [p for p in self.cases if p.problem.id == problem_id]

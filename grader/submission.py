@@ -21,9 +21,8 @@ import os
 import re
 import stat
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import SubmissionError
 
@@ -63,8 +62,7 @@ def _grader_run_cells(cells, namespace):
 """
 
 
-@dataclass(frozen=True)
-class Submission:
+class Submission(NamedTuple):
     student: str
     path: Path
     source: str  # what the sandbox runs
@@ -80,8 +78,7 @@ class Submission:
         return bool(re.search(r"^\s*(import|from)\s+torch\b", self.code or self.source, re.MULTILINE))
 
 
-@dataclass(frozen=True)
-class Notebook:
+class Notebook(NamedTuple):
     source: str  # the program that runs the cells
     code: str  # the cells' code, joined: what the size limit measures
     warnings: tuple[str, ...]

@@ -193,9 +193,9 @@ def test_report_size_stays_proportional_to_the_class(tmp_path: Path) -> None:
         def submit(self, job):
             done = super().submit(job)
             report = done.report
-            calls = tuple(replace(c, status="ok", value=hostile_values[i % len(hostile_values)],
-                                  detail="d" * 10**6) for i, c in enumerate(report.calls))
-            done.report = replace(report, calls=calls, output="o" * 10**7, output_bytes=10**7)
+            calls = tuple(c._replace(status="ok", value=hostile_values[i % len(hostile_values)],
+                                     detail="d" * 10**6) for i, c in enumerate(report.calls))
+            done.report = report._replace(calls=calls, output="o" * 10**7, output_bytes=10**7)
             return done
 
     results = [grade(toy, Submission(f"s{i}", Path("toy.py"), GOOD), Hostile(),

@@ -10,11 +10,14 @@ fast, unsafe double for the engine's unit tests.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, Protocol
 
 from ..limits import Limits
 from .worker import wire
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 __all__ = ["Limits"]
 
@@ -22,8 +25,7 @@ ImportStatus = Literal["ok", "error", "timeout", "crash", "invalid", "setup", "l
 CallStatus = Literal["ok", "error", "invalid", "timeout", "crash", "skipped", "lost"]
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(NamedTuple):
     function: str
     args: tuple[Any, ...]
     shared: bool = False  # the same args go to every student (examples, public cases): worth encoding once
@@ -46,30 +48,27 @@ class ArgsCache:
         return kept[1]
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     source: str
     filename: str
     module: str
     calls: tuple[Call, ...]
     functions: tuple[str, ...]
     want_answers: bool
-    limits: Limits = field(default_factory=Limits)
+    limits: Limits = Limits()  # frozen: one default instance serves every job
     preload: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class ImportReport:
+class ImportReport(NamedTuple):
     status: ImportStatus
     detail: str = ""
-    functions: dict[str, bool] = field(default_factory=dict)
+    functions: Mapping[str, bool] = MappingProxyType({})  # read-only: the default is shared
     defined: tuple[str, ...] = ()
     answers: Any = None
     answers_error: str = ""
 
 
-@dataclass(frozen=True)
-class CallReport:
+class CallReport(NamedTuple):
     status: CallStatus
     value: Any = None
     detail: str = ""
@@ -86,8 +85,7 @@ def value_key(raw: bytes) -> bytes:
     return hashlib.blake2b(raw, digest_size=16).digest()
 
 
-@dataclass(frozen=True)
-class Isolation:
+class Isolation(NamedTuple):
     """What protects the grader from student code, as achieved (not merely requested)."""
 
     mode: Literal["full", "reduced", "none"]
@@ -100,8 +98,7 @@ class Isolation:
         return self.mode != "full"
 
 
-@dataclass(frozen=True)
-class RunReport:
+class RunReport(NamedTuple):
     imported: ImportReport
     calls: tuple[CallReport, ...]
     output: str = ""
