@@ -277,7 +277,12 @@ def prepare_seccomp_apart() -> bool:
     the after-fork hooks of the modules it brings (threading, random) would cost every fork 0.5-1 ms.
     Where no template can be made, the bindings are loaded here after all, for children to build the
     filter themselves as before."""
-    global _template, _prepared
+    return finish_seccomp_helper(start_seccomp_helper())
+
+
+def start_seccomp_helper() -> tuple[int, int]:
+    """Fork the helper of :func:`prepare_seccomp_apart` and return (its pid, the pipe it answers on) at once:
+    the worker forks it before it imports numpy, and the two run side by side."""
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the helper
@@ -293,6 +298,20 @@ def prepare_seccomp_apart() -> bool:
         finally:
             os._exit(code)
     os.close(write)
+    return pid, read
+
+
+def discard_seccomp_helper(helper: tuple[int, int]) -> None:
+    """Reap a helper whose answer is not wanted (a worker started without seccomp)."""
+    pid, read = helper
+    os.close(read)
+    os.waitpid(pid, 0)
+
+
+def finish_seccomp_helper(helper: tuple[int, int]) -> bool:
+    """The helper's answer (see :func:`prepare_seccomp_apart`): whether seccomp can be used here."""
+    global _template, _prepared
+    pid, read = helper
     with os.fdopen(read) as fh:
         text = fh.read()
     os.waitpid(pid, 0)
