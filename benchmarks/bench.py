@@ -3,6 +3,7 @@
     python benchmarks/bench.py                    # check latency, batch of 500, memory, floor
     python benchmarks/bench.py --layers           # also the cost of each isolation layer
     python benchmarks/bench.py --n 100 --quick    # a smaller run
+    python benchmarks/bench.py --parts check      # only `grader check` (or batch, memory)
 
 Synthetic classes are built from the sample submissions: 60 % correct
 (``passes_all``), 30 % with typical mistakes, 10 % crashing (``os._exit`` in
@@ -241,15 +242,29 @@ def main() -> None:
     parser.add_argument("--assignments", nargs="+", default=["wr3", "hw7", "hw4", "hw5", "hw6"])
     parser.add_argument("--layers", action="store_true", help="measure each isolation layer")
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parts = ["check", "batch", "memory"]
+    parser.add_argument("--parts", nargs="+", choices=parts, default=parts, help="what to measure (default: all)")
+    parser.add_argument("--repeats", type=int, help="runs of each `grader check` (default 3 with --quick, else 5)")
     args = parser.parse_args()
-    repeats = 3 if args.quick else 5
+    repeats = args.repeats or (3 if args.quick else 5)
     print(f"machine: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, jobs={args.jobs}")
 
+    if "check" in args.parts:
+        check_part(args.assignments, repeats)
+    if "batch" in args.parts:
+        batch_part(args.assignments, args.n, args.jobs)
+    if "memory" in args.parts:
+        memory_part(args.assignments[0], args.n, args.jobs, args.quick)
+    if args.layers:
+        layers_part(args.assignments[0])
+
+
+def check_part(assignments: list[str], repeats: int) -> None:
     print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target <= 0.3 s):"
           " this repository's install, and the student edition installed from its wheel (what students run)")
     with tempfile.TemporaryDirectory(prefix="bench-edition-") as tmp:
         edition = student_edition(Path(tmp))
-        for assignment in args.assignments:
+        for assignment in assignments:
             line = f"  {assignment}:"
             for name, python in (("course", None), ("student edition", edition)):
                 times = check_latency(assignment, repeats, python)
@@ -257,25 +272,27 @@ def main() -> None:
                          f" (min {min(times):.2f}, max {max(times):.2f})")
             print(line)
 
-    print(f"\n== batch grading, {args.n} synthetic submissions per assignment (target >= 60 per second)")
+
+def batch_part(assignments: list[str], n: int, jobs: int) -> None:
+    print(f"\n== batch grading, {n} synthetic submissions per assignment (target >= 60 per second)")
     print(f"  {'assignment':<10} {'subs/s':>7} {'grading s':>9} {'per sub ms':>10} {'grader cpu':>10} "
           f"{'worker cpu':>10} "
           f"{'floor ms':>8} {'in-proc ms':>10} {'in-proc/b':>9} {'engine ms':>9} {'overhead ms':>11} "
           f"{'worker start s':>14} {'unkept subs/s':>13} {'unkept grader cpu':>17}")
-    for assignment in args.assignments:
+    for assignment in assignments:
         with tempfile.TemporaryDirectory(prefix="bench-class-") as tmp:
-            roster = make_class(assignment, args.n, Path(tmp))
-            floor = floor_seconds(assignment, roster) / args.n * 1000
-            inproc = inprocess_seconds(assignment, roster) / args.n * 1000
-            shared = inprocess_seconds(assignment, roster, shared=True) / args.n * 1000
-            run = batch_run(assignment, Path(tmp), args.jobs)
-            unkept = batch_run(assignment, Path(tmp), args.jobs, keep=False)
+            roster = make_class(assignment, n, Path(tmp))
+            floor = floor_seconds(assignment, roster) / n * 1000
+            inproc = inprocess_seconds(assignment, roster) / n * 1000
+            shared = inprocess_seconds(assignment, roster, shared=True) / n * 1000
+            run = batch_run(assignment, Path(tmp), jobs)
+            unkept = batch_run(assignment, Path(tmp), jobs, keep=False)
         per_sub = run["seconds"] / run["n"] * 1000
         print(f"  {assignment:<10} {run['rate']:7.1f} {run['seconds']:9.2f} {per_sub:10.1f} "
               f"{run['grader_cpu_ms']:10.1f} {run['workers_cpu_ms']:10.1f} "
               f"{floor:8.2f} {inproc:10.2f} {shared:9.2f} {shared - floor:9.2f} "
               f"{per_sub - floor:11.1f} {run['startup']:14.2f} {unkept['rate']:13.1f} {unkept['grader_cpu_ms']:17.1f}")
-    print("  (per sub = wall time / submissions with", args.jobs, "workers; grader cpu = the grader process's CPU"
+    print("  (per sub = wall time / submissions with", jobs, "workers; grader cpu = the grader process's CPU"
           " per submission in that batch (its threads share one GIL), the workers' not counted; worker cpu = the"
           " workers' CPU per submission (their job managers and student processes, start-up included);"
           " floor = calling the functions directly; in-proc = the engine without isolation, one process, each"
@@ -283,31 +300,33 @@ def main() -> None:
           " CaseBook for the class (as a batch); engine = in-proc/b - floor, the engine's own time; unkept = the"
           " same batch with no judgement kept in its CaseBook, as if no two students' outputs were equal)")
 
+
+def memory_part(assignment: str, n: int, jobs: int, quick: bool) -> None:
     print("\n== peak memory of the grader process against batch size (grading and every report, as `grader grade`;"
           " flat in N is the target)")
-    sizes = [50, 200, args.n] if not args.quick else [50, args.n]
-    for n in sizes:
-        run = batch_in_subprocess(args.assignments[0], n, args.jobs)
-        print(f"  {args.assignments[0]} N={n:<5} peak RSS {run['maxrss_mb']:6.1f} MB   {run['rate']:.1f} subs/s"
+    for size in [50, n] if quick else [50, 200, n]:
+        run = batch_in_subprocess(assignment, size, jobs)
+        print(f"  {assignment} N={size:<5} peak RSS {run['maxrss_mb']:6.1f} MB   {run['rate']:.1f} subs/s"
               f"   reports written in {run['reports_seconds']:.2f} s")
 
-    if args.layers:
-        print("\n== cost of each isolation layer (", args.assignments[0], ", per submission, one worker)")
-        configs = [
-            ("process + rlimits only", "reduced", Layers(namespaces=False, seccomp=False, drop_uid=False)),
-            ("+ unprivileged uid", "reduced", Layers(namespaces=False, seccomp=False, drop_uid=True)),
-            ("+ seccomp", "reduced", Layers(namespaces=False, seccomp=True, drop_uid=True)),
-            ("+ namespaces (full)", "auto", Layers()),
-        ]
-        with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmp:
-            make_class(args.assignments[0], 200, Path(tmp), seed=1)
-            base = None
-            for name, mode, layers in configs:
-                rates = [batch_run(args.assignments[0], Path(tmp), 1, layers, mode) for _ in range(2)]
-                ms = min(r["seconds"] / r["n"] * 1000 for r in rates)
-                base = base if base is not None else ms
-                print(f"  {name:<24} {ms:7.2f} ms/submission  ({ms - base:+.2f} vs process only)"
-                      f"  isolation={rates[0]['isolation']} start={rates[0]['startup']:.2f} s")
+
+def layers_part(assignment: str) -> None:
+    print("\n== cost of each isolation layer (", assignment, ", per submission, one worker)")
+    configs = [
+        ("process + rlimits only", "reduced", Layers(namespaces=False, seccomp=False, drop_uid=False)),
+        ("+ unprivileged uid", "reduced", Layers(namespaces=False, seccomp=False, drop_uid=True)),
+        ("+ seccomp", "reduced", Layers(namespaces=False, seccomp=True, drop_uid=True)),
+        ("+ namespaces (full)", "auto", Layers()),
+    ]
+    with tempfile.TemporaryDirectory(prefix="bench-layers-") as tmp:
+        make_class(assignment, 200, Path(tmp), seed=1)
+        base = None
+        for name, mode, layers in configs:
+            rates = [batch_run(assignment, Path(tmp), 1, layers, mode) for _ in range(2)]
+            ms = min(r["seconds"] / r["n"] * 1000 for r in rates)
+            base = base if base is not None else ms
+            print(f"  {name:<24} {ms:7.2f} ms/submission  ({ms - base:+.2f} vs process only)"
+                  f"  isolation={rates[0]['isolation']} start={rates[0]['startup']:.2f} s")
 
 
 if __name__ == "__main__":
