@@ -280,8 +280,11 @@ def loads(data: bytes | str, budget: Budget | None = None) -> Any:
         raise WireError(f"malformed message: {str(exc)[:200]}") from None
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False, separators=(",", ":"))  # json.dumps with options makes one per call
+
+
 def dumps(obj: Any) -> bytes:
-    return json.dumps(obj, allow_nan=False, separators=(",", ":")).encode()
+    return _ENCODER.encode(obj).encode()
 
 
 def _array_from_wire(payload: Any, budget: Budget | None = None) -> np.ndarray:
