@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from forged import forged_frames_body, forged_result_head
 from toy import COURSE  # tests/, on sys.path under pytest
 
 from grader import sandbox
@@ -174,6 +175,16 @@ def test_bad_returns_and_exits_fail_only_their_cases(toy, portable, body: str, o
     assert outcomes(result) == {outcome}
     double = next(p for p in result.problems if p.id == "double")
     assert all(text in c.message + c.detail + c.hint for c in double.cases), [c.message for c in double.cases]
+    assert_rest_graded(result)
+
+
+def test_a_forged_result_with_an_enormous_timing_costs_only_its_call(toy, portable) -> None:
+    """Here the call loop runs in the grader's own process: float() of a forged 10**400 "seconds" used to raise
+    there, ending the whole check."""
+    body = forged_frames_body(forged_result_head("1" + "0" * 400))
+    result = grade_source(toy, portable, body)
+    assert result.status == "graded" and not result.grader_failed, result.message
+    assert next(p for p in result.problems if p.id == "double").score == 0
     assert_rest_graded(result)
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from forged import forged_frames_body, forged_result_head
 from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 from tracking import tracked
 
@@ -122,20 +123,27 @@ def test_printing_fake_results_changes_nothing(toy, runner) -> None:
 
 
 def test_writing_fake_frames_to_every_descriptor_changes_nothing(toy, runner) -> None:
-    body = "\n".join([
-        "import struct, json",
-        "msg = json.dumps({'type': 'result', 'index': 0, 'status': 'ok'}).encode()",
-        "val = json.dumps([1.0] * 100).encode()",
-        "frame = struct.pack('>I', len(msg) + 1 + len(val)) + msg + b'\\n' + val",
-        "for fd in range(3, 64):",
-        "    try:",
-        "        os.write(fd, frame * 20)",
-        "    except OSError:",
-        "        pass",
-        "return x",
-    ])
+    body = forged_frames_body(json.dumps({"type": "result", "index": 0, "status": "ok"}), json.dumps([1.0] * 100), 20)
     result = attack(toy, runner, body)
     assert_contained(result)
+
+
+@pytest.mark.parametrize("seconds", ["1" + "0" * 400, "-1", "true", '"slow"', "[1, 2]", "1e308"])
+def test_a_forged_result_with_any_timing_costs_only_its_call(toy, runner, seconds: str) -> None:
+    """The child's timing of a call is its own word: a forged result claiming 10**400 seconds used to end the job
+    manager (float() raised), losing the whole job as a grader failure, honest problems included."""
+    body = forged_frames_body(forged_result_head(seconds))  # a wrong value: whichever call takes it earns nothing
+    result = attack(toy, runner, body)
+    assert_contained(result)
+    assert not result.grader_failed and result.status == "graded", result.message
+
+
+def test_a_childs_reported_seconds_are_read_as_a_finite_non_negative_float() -> None:
+    from grader.sandbox.worker.calls import reported_seconds
+
+    assert reported_seconds(0.25) == 0.25 and reported_seconds(3) == 3.0
+    for bad in (10**400, -1.0, float("inf"), float("nan"), True, "1", None, [1], {"s": 1}):
+        assert reported_seconds(bad) == 0.0, bad
 
 
 # ---------------------------------------------------------------- escaping the process

@@ -13,12 +13,27 @@ Imports only the standard library: the worker loads it as a top-level module, th
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 MAX_DETAIL = 2000  # characters of a child's error description that are passed on
 CHILD_STATUSES = {"ok", "error", "invalid"}
+
+
+def reported_seconds(value: Any) -> float:
+    """A child's own timing of a call, as a finite non-negative float (0.0 when it is anything else).
+
+    The child is untrusted: its messages can be forged by the student's code, and ``float()`` of a JSON
+    integer of 400 digits raises, which used to end the job manager (the whole job then counted as lost)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return 0.0
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return 0.0
+    return seconds if math.isfinite(seconds) and seconds >= 0 else 0.0
 
 
 class ChildGone(Exception):
@@ -163,7 +178,7 @@ class CallLoop(Generic[C]):
             self.emit({"type": "result", "index": index, "status": message["status"],
                        "detail": str(message.get("detail", ""))[:MAX_DETAIL],
                        "not_implemented": message.get("not_implemented") is True,
-                       "seconds": float(seconds) if isinstance(seconds, (int, float)) else 0.0},
+                       "seconds": reported_seconds(seconds)},
                       value if message["status"] == "ok" else b"")
             index += 1
         return index
