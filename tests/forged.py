@@ -21,6 +21,12 @@ def forged_frames_body(head: str, value: str = "[0.0]", copies: int = 1) -> str:
     ])
 
 
+def forged_at_import(head: str) -> str:
+    """Module-level lines that write one forged frame (message ``head``, no value) while the submission is
+    imported, before the grader has heard from it."""
+    return "\n".join(forged_frames_body(head, "").splitlines()[:-1]) + "\n"
+
+
 def forged_result_head(seconds: str) -> str:
     """A result message for call 0 that says it took ``seconds`` (JSON text, any value)."""
     return '{"type": "result", "index": 0, "status": "ok", "seconds": ' + seconds + "}"

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from forged import forged_frames_body, forged_result_head
+from forged import forged_at_import, forged_frames_body, forged_result_head
 from toy import COURSE  # tests/, on sys.path under pytest
 
 from grader import sandbox
@@ -186,6 +186,14 @@ def test_a_forged_result_with_an_enormous_timing_costs_only_its_call(toy, portab
     assert result.status == "graded" and not result.grader_failed, result.message
     assert next(p for p in result.problems if p.id == "double").score == 0
     assert_rest_graded(result)
+
+
+def test_a_student_cannot_pass_off_a_failure_as_the_graders(toy, portable) -> None:
+    head = json.dumps({"type": "import", "status": "setup", "detail": "child setup failed: not my fault"})
+    source = "import numpy as np\n" + forged_at_import(head) + "def double(x):\n    return 2 * x\n" + HALVES + ANSWERS
+    result = grade(toy, Submission("s", Path("toy.py"), source), portable, PUBLIC, LIMITS)
+    assert not result.grader_failed and result.status == "not_imported", result.message
+    assert "broke the message protocol" in result.message
 
 
 def test_crash_at_import_is_reported(toy, portable) -> None:

@@ -18,7 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from forged import forged_frames_body, forged_result_head
+from forged import forged_at_import, forged_frames_body, forged_result_head
 from toy import COURSE, GOOD  # tests/, on sys.path under pytest
 from tracking import tracked
 
@@ -136,6 +136,44 @@ def test_a_forged_result_with_any_timing_costs_only_its_call(toy, runner, second
     result = attack(toy, runner, body)
     assert_contained(result)
     assert not result.grader_failed and result.status == "graded", result.message
+
+
+def test_a_student_cannot_pass_off_a_failure_as_the_graders(toy, runner) -> None:
+    """Only the child's own set-up, before any student code, may report "the sandbox could not be set up (grader
+    problem, not your code)": the same report forged at import time is a broken protocol, the student's own."""
+    head = json.dumps({"type": "import", "status": "setup", "detail": "sandbox setup failed: not my fault"})
+    source = "import numpy as np\n" + forged_at_import(head) + GOOD
+    result = grade(toy, Submission("mallory", Path("toy.py"), source), runner, Audience(), LIMITS)
+    assert not result.grader_failed and result.status == "not_imported", result.message
+    assert "not caused by your code" not in result.message and "grader problem" not in result.message
+    assert "broke the message protocol" in result.message
+
+
+@pytest.mark.parametrize(("messages", "outcome"), [
+    ([{"type": "set_up"}, {"type": "import", "status": "ok"}], "ok"),
+    ([{"type": "set_up"}, {"type": "import", "status": "error", "detail": "NameError"}], "error"),
+    ([{"type": "import", "status": "setup", "detail": "rlimit refused"}], "setup"),  # before any student code
+    ([{"type": "set_up"}, {"type": "import", "status": "setup"}], "invalid"),  # after it: forged
+    ([{"type": "import", "status": "ok"}], "invalid"),  # no child reports an import it was not set up for
+    ([{"type": "set_up"}, {"type": "result", "index": 0}], "invalid"),
+    ([{"type": "set_up"}], "timeout"),
+])
+def test_the_import_report_is_read_in_the_childs_order(messages: list, outcome: str) -> None:
+    from grader.sandbox.worker.calls import ChildGone, read_import
+
+    queue = list(messages)
+
+    def read_message(deadline: float):
+        if not queue:
+            raise ChildGone("timeout", "")
+        return queue.pop(0), b""
+
+    try:
+        first, _ = read_import(read_message, 1.0)
+        got = first["status"]
+    except ChildGone as gone:
+        got = gone.kind
+    assert got == outcome
 
 
 def test_a_childs_reported_seconds_are_read_as_a_finite_non_negative_float() -> None:

@@ -34,7 +34,7 @@ from ..threads import THREAD_VARS
 from .process import _Collector, job_message
 from .runner import ArgsCache, Isolation, Job, RunReport
 from .worker import wire
-from .worker.calls import MAX_DETAIL, CallLoop, ChildGone
+from .worker.calls import MAX_DETAIL, CallLoop, ChildGone, read_import
 
 CHILD_SCRIPT = Path(__file__).resolve().parent / "worker" / "portable_child.py"
 STARTUP_SECONDS = 60.0  # booting Python and numpy (and torch, when preloaded) before the import clock starts
@@ -242,19 +242,7 @@ class _JobRun:
             raise ChildGone("setup", f"the child process did not start ({gone.kind}: {gone.detail}) {early}") from None
         if ready.get("type") != "ready":
             raise ChildGone("setup", "the child process sent no greeting")
-        limit = self.limits["import_seconds"]
-        try:
-            first, _ = current.read_message(time.monotonic() + limit)
-        except ChildGone as gone:
-            if gone.kind == "timeout":
-                raise ChildGone("timeout", f"importing the submission took longer than {limit} s") from None
-            raise
-        if first.get("type") != "import":
-            raise ChildGone("invalid", "the submission process broke the message protocol")
-        status = first.get("status")
-        if status != "ok":
-            detail = str(first.get("detail", ""))[:MAX_DETAIL]
-            raise ChildGone("setup" if status == "setup" else "error", detail)
+        first, _ = read_import(current.read_message, self.limits["import_seconds"])
         if first_time:
             self.emit({"type": "import", "status": "ok",
                        "functions": first.get("functions"),

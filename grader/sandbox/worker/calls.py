@@ -20,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 MAX_DETAIL = 2000  # characters of a child's error description that are passed on
 CHILD_STATUSES = {"ok", "error", "invalid"}
+BROKEN_PROTOCOL = "the submission process broke the message protocol"
 
 
 def reported_seconds(value: Any) -> float:
@@ -43,6 +44,33 @@ class ChildGone(Exception):
         super().__init__(detail)
         self.kind = kind
         self.detail = detail
+
+
+def read_import(read_message: Callable[[float], tuple[dict[str, Any], bytes]], limit: float
+                ) -> tuple[dict[str, Any], bytes]:
+    """A child's import report and its raw value (ANSWERS), read with ``read_message(deadline)``; raises
+    ChildGone for an import that failed, timed out or broke the protocol, and for a child that could not
+    be set up.
+
+    A child reports ``set_up`` before any student code runs, or else the import status ``setup`` and
+    nothing more. So a ``setup`` after ``set_up`` was written by the student's code, which could otherwise
+    pass its own failure off as the grader's ("not caused by your code"), and is a broken protocol."""
+    deadline = time.monotonic() + limit
+    try:
+        first, value = read_message(deadline)
+        set_up = first.get("type") == "set_up"
+        if set_up:
+            first, value = read_message(deadline)
+    except ChildGone as gone:
+        if gone.kind == "timeout":
+            raise ChildGone("timeout", f"importing the submission took longer than {limit} s") from None
+        raise
+    status = first.get("status")
+    if first.get("type") != "import" or (status == "setup") == set_up:
+        raise ChildGone("invalid", BROKEN_PROTOCOL)
+    if status != "ok":
+        raise ChildGone("setup" if status == "setup" else "error", str(first.get("detail", ""))[:MAX_DETAIL])
+    return first, value
 
 
 class Strikes:
@@ -166,8 +194,7 @@ class CallLoop(Generic[C]):
                 return index + 1
             if message.get("type") != "result" or message.get("index") != index \
                     or message.get("status") not in CHILD_STATUSES:
-                self.emit({"type": "result", "index": index, "status": "invalid",
-                           "detail": "the submission process broke the message protocol"}, b"")
+                self.emit({"type": "result", "index": index, "status": "invalid", "detail": BROKEN_PROTOCOL}, b"")
                 return index + 1
             strikes.answered(function)
             seconds = message.get("seconds")

@@ -174,6 +174,7 @@ def run_submission(job: dict[str, Any], call_args: list[bytes], start: int, resu
     Shared by the forked child (after :func:`run` confines it) and the portable child.
     """
     filename = job["filename"]
+    _send(result_fd, {"type": "set_up"})  # student code runs from here on: it can no longer report "setup"
     try:
         module = _import_submission(job)
     except BaseException as exc:  # noqa: BLE001 - SystemExit and friends included

@@ -28,7 +28,7 @@ from typing import Any
 
 import confine
 import wire
-from calls import MAX_DETAIL, CallLoop, ChildGone
+from calls import MAX_DETAIL, CallLoop, ChildGone, read_import
 from forks import Forks, WorkerGone
 
 MAX_CHILD_FRAME = 16 * 1024 * 1024  # when the job's limits carry no value budget
@@ -203,19 +203,7 @@ class JobRunner:
         self.flush()
 
     def _await_import(self, current: Child, first_time: bool) -> None:
-        limit = self.limits["import_seconds"]
-        try:
-            first, _ = current.read_message(time.monotonic() + limit)
-        except ChildGone as gone:
-            if gone.kind == "timeout":
-                raise ChildGone("timeout", f"importing the submission took longer than {limit} s") from None
-            raise
-        if first.get("type") != "import":
-            raise ChildGone("invalid", "the submission process broke the message protocol")
-        status = first.get("status")
-        if status != "ok":
-            detail = str(first.get("detail", ""))[:MAX_DETAIL]
-            raise ChildGone("setup" if status == "setup" else "error", detail)
+        first, _ = read_import(current.read_message, self.limits["import_seconds"])
         if first_time:  # only what the grader reads, bounded; ANSWERS go as the value, decoded in budget
             functions = first.get("functions")
             functions = functions if isinstance(functions, dict) else {}
