@@ -67,8 +67,10 @@ class GraderGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except GraderError as exc:
-            click.secho(f"error: {exc}", fg="red", err=True)
+        except GraderError as exc:  # its text may quote a submission's file or folder name
+            from .text import printable
+
+            click.secho(printable(f"error: {exc}"), fg="red", err=True)
             sys.exit(2)
 
 

@@ -380,8 +380,9 @@ def write_late_pages(sem: Semester, out_dir: Path) -> int:
 
 def print_semester(console, sem: Semester) -> None:
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
+
+    from .render.console import markup_of
 
     table = Table(box=box.ROUNDED, title=f"gradebook: {len(sem.students)} students, {len(sem.columns)} assignments")
     table.add_column("student", overflow="fold")
@@ -408,7 +409,7 @@ def print_semester(console, sem: Semester) -> None:
                     detail += ", waived"
                 text += f"\n[yellow]{detail}[/]"
             cells.append(text)
-        table.add_row(escape(student), escape(sem.names.get(student, "")), *cells, _num(sem.total(student)),
+        table.add_row(markup_of(student), markup_of(sem.names.get(student, "")), *cells, _num(sem.total(student)),
                       str(sem.late_days_left[student]))
     console.print(table)
 
@@ -416,14 +417,15 @@ def print_semester(console, sem: Semester) -> None:
 def print_history(console, conn: sqlite3.Connection, student: str, sem: Semester, use_mtime: bool = False) -> None:
     """Every run of every assignment for ``student``, resubmissions marked, then the semester's standing."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
+
+    from .render.console import markup_of
 
     rows = history(conn, student)
     if not rows:
         raise GraderError(f"the gradebook has no student {student!r}")
     name = sem.names.get(student, "")
-    console.print(f"[bold]{escape(student)}[/]" + (f"  {escape(name)}" if name else ""))
+    console.print(f"[bold]{markup_of(student)}[/]" + (f"  {markup_of(name)}" if name else ""))
     order = {c.assignment: i for i, c in enumerate(sem.columns)}
     table = Table(box=box.ROUNDED, title="every run")
     for column in ("assignment", "graded at", "file (sha)", "what changed", "submitted", "status", "score",
@@ -447,7 +449,7 @@ def print_history(console, conn: sqlite3.Connection, student: str, sem: Semester
         days = days_late(sem.policy, row.attempt(), student, use_mtime)[0] if row.submitted else 0
         submitted = row.submitted_at or ({True: "LATE (LMS)", False: "on time (LMS)"}.get(row.late) or "")
         table.add_row(row.assignment, row.graded_at.replace("T", " "), (row.content_sha or "")[:12], change,
-                      escape(submitted), row.status, f"{_num(row.score)}/{_num(row.max_score)}", str(days))
+                      markup_of(submitted), row.status, f"{_num(row.score)}/{_num(row.max_score)}", str(days))
         previous[row.assignment] = row
     console.print(table)
     standing = Table(box=box.ROUNDED, title="in the gradebook (latest submission, late policy applied)")
@@ -456,7 +458,7 @@ def print_history(console, conn: sqlite3.Connection, student: str, sem: Semester
     for c in sem.columns:
         o = sem.outcomes[student][c.assignment]
         standing.add_row(c.assignment, _num(o.raw) if o.submitted else "–", str(o.days_late), str(o.late_days_used),
-                         _num(o.penalty), f"{_num(o.final)}/{_num(c.max_score)}", escape(o.note))
+                         _num(o.penalty), f"{_num(o.final)}/{_num(c.max_score)}", markup_of(o.note))
     console.print(standing)
     used = sum(o.late_days_used for o in sem.outcomes[student].values())
     console.print(f"total {_num(sem.total(student))}/{_num(sem.max_total)}; late days used {used}, "

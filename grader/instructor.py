@@ -18,6 +18,7 @@ from .sandbox import open_runner
 from .sandbox.runner import Limits, Runner
 from .seeding import inside, load_or_create_secret, resolve_secret_file
 from .spool import release
+from .text import printable
 
 RunnerFactory = Callable[[str, int], Runner]
 
@@ -87,7 +88,7 @@ def _run_grade(assignments: list[str], folder: Path, out_dir: Path, jobs: int, s
                 console.print(f"not placed ({intake.layout} layout): {len(fresh_notes)} item(s) belong to no "
                               "student and were not graded:", style="yellow", markup=False, soft_wrap=True)
                 for note in fresh_notes[:50]:
-                    console.print(f"  {note}", markup=False, soft_wrap=True)
+                    console.print(printable(f"  {note}"), markup=False, soft_wrap=True)
                 if len(fresh_notes) > 50:
                     console.print(f"  ... and {len(fresh_notes) - 50} more", markup=False)
     write_index(digests, out_dir)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import GraderError
+from .text import name_text
 
 LAYOUTS = ("auto", "folders", "canvas", "gradescope", "moodle")
 SUFFIXES = (".py", ".ipynb")  # the order is the precedence: a .py file wins over a notebook
@@ -73,6 +74,10 @@ class IntakeEntry:
     late: bool | None = None  # the LMS's late mark (Canvas), else None: unknown
     warnings: tuple[str, ...] = ()
     missing: str = ""
+
+    def __post_init__(self) -> None:  # ids from folder and file names that may not be UTF-8
+        object.__setattr__(self, "student", name_text(self.student))
+        object.__setattr__(self, "name", name_text(self.name))
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from functools import cache
 from typing import Any, Literal, get_args
 
 from .limits import MESSAGE_CHARS, OUTPUT_CHARS, SOURCE_CHARS
+from .text import valid_text
 
 CaseOutcome = Literal["passed", "failed", "error", "timeout", "invalid", "not_run"]
 CaseKind = Literal["example", "public", "hidden", "answer"]
@@ -48,7 +49,9 @@ def _closed(value: str, vocabulary: Any, what: str) -> None:
 
 
 def clip(text: str, limit: int = MESSAGE_CHARS) -> str:
-    """Every text a result holds is cut here, once, before it reaches any journal or report."""
+    """Every text a result holds is cut here, once, and made valid Unicode (:func:`grader.text.valid_text`),
+    before it reaches any journal or report."""
+    text = valid_text(text)
     if len(text) <= limit:
         return text
     return text[: limit - 40] + f"\n... (cut: {len(text):,} characters in all)"
@@ -57,8 +60,9 @@ def clip(text: str, limit: int = MESSAGE_CHARS) -> str:
 def _clip_fields(obj: Any, names: tuple[str, ...], limit: int = MESSAGE_CHARS) -> None:
     for name in names:
         value = getattr(obj, name)
-        if len(value) > limit:
-            object.__setattr__(obj, name, clip(value, limit))
+        kept = clip(value, limit)
+        if kept is not value:
+            object.__setattr__(obj, name, kept)
 
 
 @dataclass(frozen=True)

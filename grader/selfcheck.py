@@ -15,6 +15,7 @@ from .sandbox.runner import Isolation, Limits, Runner
 from .seeding import SECRET_ENV, read_secret, resolve_secret_file
 from .spec import Assignment
 from .submission import read_submission
+from .text import name_text
 
 
 def resolve_assignment(file: Path, assignment_id: str | None, problems_dir: Path | None) -> Assignment:
@@ -72,7 +73,7 @@ def replay_case(file: Path, problem_id: str, case_id: str, assignment_id: str | 
             raise ReplayError(f"hidden cases need the instructor's secret: none at {path}; pass --secret-file "
                               f"or set {SECRET_ENV}")
         secret = read_secret(path)
-    student = student or file.resolve().parent.name
+    student = student or name_text(file.resolve().parent.name)  # as a batch names the student
     audience = Audience(hidden=hidden, secret=secret, student=student, reveal_answers=hidden, details_always=True,
                         replay_prefix=f"grader replay {shlex.quote(str(file))}")
     known = [p.id for p in plan_cases(assignment, audience, [problem_id]).cases]

@@ -384,9 +384,11 @@ def write_similarity(result: Screening, out_dir: Path, top: int = TOP) -> list[P
 
 def print_similarity(console, result: Screening, top: int = TOP) -> None:
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
     from rich.text import Text
+
+    from .render.console import markup_of
+    from .text import printable
 
     table = Table(box=box.ROUNDED, title=f"{result.assignment}: {len(result.documents)} submissions, "
                                          f"{len(result.pairs)} pairs, most similar first")
@@ -396,11 +398,12 @@ def print_similarity(console, result: Screening, top: int = TOP) -> None:
         table.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
     for number, p in enumerate(result.pairs[:top], 1):
         style = "bold red" if p.similarity >= 0.5 else ("yellow" if p.similarity >= 0.25 else "default")
-        table.add_row(str(number), escape(p.a.student), escape(p.b.student), Text(f"{p.similarity:.0%}", style=style),
-                      f"{p.containment_a:.0%}", f"{p.containment_b:.0%}", str(p.shared))
+        table.add_row(str(number), markup_of(p.a.student), markup_of(p.b.student),
+                      Text(f"{p.similarity:.0%}", style=style), f"{p.containment_a:.0%}", f"{p.containment_b:.0%}",
+                      str(p.shared))
     console.print(table)
     for student, why in result.skipped:
-        console.print(Text(f"skipped {student}: {why}", style="yellow"))
+        console.print(Text(printable(f"skipped {student}: {why}"), style="yellow"))
     if result.absent:
         console.print(f"{result.absent} student folder(s) have no {result.assignment} submission")
     console.print(Text(f"similarity = shared / all fingerprints of the pair (Jaccard), starter and reference code "

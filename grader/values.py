@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from .limits import VALUE_DEPTH, VALUE_ELEMENTS
+from .text import valid_text
 
 _INT_LIMIT = 2**63
 _STRING_CHARS = 2_000
@@ -57,9 +58,11 @@ class _Encoder:
         return n
 
     def __call__(self, value: Any, depth: int = 0) -> Any:
-        if value is None or isinstance(value, (bool, str)):
-            return value if not isinstance(value, str) or len(value) <= _STRING_CHARS \
-                else value[:_STRING_CHARS] + f"... ({len(value)} chars)"
+        if value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            value = valid_text(value)  # a lone surrogate (a JSON escape a submission sent) cannot be stored
+            return value if len(value) <= _STRING_CHARS else value[:_STRING_CHARS] + f"... ({len(value)} chars)"
         if isinstance(value, (np.bool_,)):
             return bool(value)
         if isinstance(value, (int, np.integer)):

@@ -195,6 +195,30 @@ def test_the_grader_runs_numpy_on_one_thread_unless_told_otherwise(monkeypatch) 
     assert numpy_free.stdout.strip() == "False"  # so the setting comes before numpy loads
 
 
+HOSTILE_TEXT = "\x1b]0;retitled\x07\x1b[2J\x1b[31mscore: 10 / 10\x1b[0m\r\x08\x9b"
+
+
+def test_a_submissions_escape_sequences_never_reach_the_terminal(tmp_path: Path) -> None:
+    """What a submission prints or raises, and its folder's name, are shown with their control characters made
+    visible: raw, they could clear the instructor's screen, retitle the window or print over the score."""
+    folder = tmp_path / "class" / "eve\x1b[2J"
+    folder.mkdir(parents=True)
+    raised = f"{HOSTILE_TEXT!r} + '\\udcff'"  # and a lone surrogate, which the sandbox sends as JSON
+    source = GOOD.replace("def double(x): return 2 * x",
+                          f"print({HOSTILE_TEXT!r})\ndef double(x):\n    raise ValueError({raised})")
+    (folder / "toy.py").write_text(source)
+    checked = grader("check", str(folder / "toy.py"), "--json", "r.json", "--junit", "r.xml", cwd=tmp_path)
+    ET.parse(tmp_path / "r.xml")  # XML 1.0 holds no control characters, even escaped
+    assert "\ufffd" in json.loads((tmp_path / "r.json").read_text())["problems"][0]["cases"][0]["message"]
+    graded = grader("grade", "toy", str(tmp_path / "class"), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    replayed = grader("replay", str(folder / "toy.py"), "double", "example-1", cwd=tmp_path)
+    for run in (checked, graded, replayed):
+        shown = run.stdout + run.stderr
+        assert not set(shown) & {"\x1b", "\x07", "\x08", "\r", "\x9b"}, shown
+    assert "\\x1b]0;retitled\\x07\\x1b[2J" in checked.stdout  # shown, made visible
+    assert "eve\\x1b[2J" in graded.stdout
+
+
 @pytest.mark.parametrize(("args", "env", "mode"), [
     (["check", "hw7.py"], {}, "auto"),
     (["replay", "hw7.py", "nu_beta", "public-1"], {}, "auto"),

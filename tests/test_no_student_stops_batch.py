@@ -4,6 +4,7 @@ becomes that student's outcome, everyone else is graded and every report is writ
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,6 +81,36 @@ class Raising(Close):
         if float(got[0]) == 666.0:
             raise RuntimeError("checker bug")
         return super().__call__(got, expected, case)
+
+
+def test_text_no_file_can_hold_costs_nobody_anything(toy, tmp_path) -> None:
+    """Lone surrogates (a JSON escape in what a sandboxed submission sends, or a folder name that is not UTF-8)
+    cannot be written to any file: one student's used to stop every report of the class."""
+    files = {
+        "honest": ("toy.py", GOOD),
+        "surrogates": ("toy.py", GOOD.replace("def double(x): return 2 * x",
+                                              "def double(x):\n    raise ValueError('lone \\udcff half')")
+                                     .replace("def halves(n): return (n // 2, n - n // 2)",
+                                              "def halves(n): return ['\\ud800', n]")
+                                     .replace('"answer": 42', '"answer\\udcff": 42')),
+    }
+    subs = make_class(tmp_path, files)
+    latin = os.path.join(os.fsencode(subs), b"caf\xe9")  # a folder name that is not UTF-8
+    os.mkdir(latin)
+    with open(os.path.join(latin, b"toy.py"), "w") as fh:
+        fh.write(GOOD)
+    out = tmp_path / "out"
+    results = run(toy, subs, out)
+    assert results["honest"].score == results["honest"].max_score
+    assert results["caf\\xe9"].score == 10  # named as valid text, the byte shown
+    hostile = results["surrogates"]
+    double = next(p for p in hostile.problems if p.id == "double")
+    assert all("lone \ufffd half" in c.message for c in double.cases), [c.message for c in double.cases]
+    written = json.loads((out / "results.json").read_text())  # every report was written, and reads back
+    assert len(written["submissions"]) == 3
+    assert len(list((out / "students").glob("*.html"))) == 3
+    assert any("lone \ufffd half" in c["message"] for sub in written["submissions"] for p in sub["problems"]
+               for c in p["cases"])
 
 
 def test_a_checker_that_raises_makes_that_case_invalid(toy, tmp_path) -> None:

@@ -7,13 +7,14 @@ from typing import TYPE_CHECKING
 
 from rich import box
 from rich.console import Console, Group
-from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from ..formatting import case_values
 from ..results import BatchResult, CaseResult, ProblemResult, SubmissionResult
+from ..text import printable
+from .console import markup_of
 from .unicode_math import to_unicode
 
 if TYPE_CHECKING:
@@ -68,8 +69,8 @@ def _case_table(problem: ProblemResult) -> Table:
     for case in problem.cases:
         text = Text(case.outcome, style=STYLE[case.outcome])
         if not case.passed and case.message:
-            text.append(": " + case.message.splitlines()[0], style="default")
-        table.add_row(case.id, Text(MARK[case.outcome], style=STYLE[case.outcome]), escape(case.label), text)
+            text.append(": " + printable(case.message.splitlines()[0]), style="default")
+        table.add_row(case.id, Text(MARK[case.outcome], style=STYLE[case.outcome]), markup_of(case.label), text)
     return table
 
 
@@ -77,19 +78,19 @@ def _detail(case: CaseResult) -> Panel:
     rows = Table.grid(padding=(0, 1))
     rows.add_column(style="bold", no_wrap=True)
     rows.add_column(overflow="fold")
-    rows.add_row("case", escape(f"{case.id}  {case.label}".strip()))
+    rows.add_row("case", markup_of(f"{case.id}  {case.label}".strip()))
     rows.add_row("result", Text(case.outcome, style=STYLE[case.outcome]).append(
-        f"  {case.message}" if case.message else "", style="default"))
+        f"  {printable(case.message)}" if case.message else "", style="default"))
     if case.hint:
-        rows.add_row("hint", Text(case.hint, style="bold yellow"))
+        rows.add_row("hint", Text(printable(case.hint), style="bold yellow"))
     if case.max_error is not None and not case.passed:
-        rows.add_row("largest error", escape(f"{case.max_error:.6g}" + (f" at {case.where}" if case.where else "")))
+        rows.add_row("largest error", markup_of(f"{case.max_error:.6g}" + (f" at {case.where}" if case.where else "")))
     shown = case_values(case.values)
     if case.detail and case.outcome != "timeout":
         shown["traceback"] = case.detail
     for label, value in shown.items():
-        rows.add_row(label, escape(value))
-    rows.add_row("replay", Text(case.replay, style="cyan"))
+        rows.add_row(label, markup_of(value))
+    rows.add_row("replay", Text(printable(case.replay), style="cyan"))
     return Panel(rows, title="first failing case", title_align="left", border_style=STYLE[case.outcome])
 
 
@@ -120,7 +121,7 @@ def _problem_block(problem: ProblemResult) -> Group:
                          f"  ({problem.passed_count}/{len(problem.cases)} cases)" if problem.cases else "")
     parts: list = [head]
     if problem.message:
-        parts.append(Text("  " + problem.message, style=style))
+        parts.append(Text("  " + printable(problem.message), style=style))
     if problem.cases:
         parts.append(_case_table(problem))
     failure = problem.first_failure
@@ -130,7 +131,7 @@ def _problem_block(problem: ProblemResult) -> Group:
         if others:
             lines = Text("replay the other failing cases:\n", style="dim")
             for case in others[:REPLAY_LINES]:
-                lines.append(f"  {case.replay}\n", style="cyan")
+                lines.append(f"  {printable(case.replay)}\n", style="cyan")
             if len(others) > REPLAY_LINES:
                 lines.append(f"  ... {len(others) - REPLAY_LINES} more: the same command with their case ids\n",
                              style="dim")
@@ -139,10 +140,10 @@ def _problem_block(problem: ProblemResult) -> Group:
 
 
 def print_submission(console: Console, result: SubmissionResult, note: str = "", what: str = "public cases") -> None:
-    console.print(Text.assemble((result.file, "bold"), f"  ·  {result.assignment}  ·  {what}"))
+    console.print(Text.assemble((printable(result.file), "bold"), f"  ·  {result.assignment}  ·  {what}"))
     console.print(isolation_line(result.isolation, result.isolation_layers, note))
     if result.message:
-        console.print(Panel(escape(result.message), title="the submission did not import", border_style="red"))
+        console.print(Panel(markup_of(result.message), title="the submission did not import", border_style="red"))
     summary = Table(box=box.ROUNDED, title=None)
     summary.add_column("problem")
     summary.add_column("cases", justify="right")
@@ -165,7 +166,7 @@ def print_submission(console: Console, result: SubmissionResult, note: str = "",
         console.print()
     if result.output_bytes:
         shown = result.output if len(result.output) < 2000 else result.output[:2000] + "\n..."
-        console.print(Panel(escape(shown), title=f"your code printed {result.output_bytes:,} bytes",
+        console.print(Panel(markup_of(shown), title=f"your code printed {result.output_bytes:,} bytes",
                             border_style="dim"))
     style = "bold green" if result.score == result.max_score else "bold yellow"
     console.print(Text(f"score: {result.score:g} / {result.max_score:g}  ({result.percent:.1f}%)", style=style))
@@ -185,14 +186,16 @@ def print_batch(console: Console, batch: BatchResult | ClassDigest, out_dir: str
     table.add_column("status")
     for sub in graded:
         style = "green" if sub.score == sub.max_score else ("red" if sub.status != "graded" else "yellow")
-        table.add_row(escape(sub.student), f"{sub.score:g}/{sub.max_score:g}", f"{sub.percent:.0f}",
+        table.add_row(markup_of(sub.student), f"{sub.score:g}/{sub.max_score:g}", f"{sub.percent:.0f}",
                       Text(sub.status, style=style))
     console.print(table)
     for sub in digest.rows:
         for warning in sub.warnings:
-            console.print(f"warning: {sub.student}: {warning}", style="yellow", markup=False, soft_wrap=True)
+            console.print(printable(f"warning: {sub.student}: {warning}"), style="yellow", markup=False,
+                          soft_wrap=True)
         if sub.status == "no_submission" and "did you mean" in sub.message:  # a misnamed file: listed, not graded
-            console.print(f"not graded: {sub.student}: {sub.message}", style="yellow", markup=False, soft_wrap=True)
+            console.print(printable(f"not graded: {sub.student}: {sub.message}"), style="yellow", markup=False,
+                          soft_wrap=True)
     missing = len(digest.rows) - len(graded)
     if missing:
         console.print(f"{missing} student folder(s) have no {batch.assignment} submission")
@@ -204,10 +207,11 @@ def print_batch(console: Console, batch: BatchResult | ClassDigest, out_dir: str
 def print_replay(console: Console, result: SubmissionResult, note: str = "") -> None:
     console.print(isolation_line(result.isolation, result.isolation_layers, note))
     if result.message:
-        console.print(Panel(escape(result.message), title="the submission did not import", border_style="red"))
+        console.print(Panel(markup_of(result.message), title="the submission did not import", border_style="red"))
     for problem in result.problems:
         if problem.message:
-            console.print(Text(f"{problem.id}: {problem.message}", style=STYLE.get(problem.outcome, "default")))
+            console.print(Text(f"{problem.id}: {printable(problem.message)}",
+                               style=STYLE.get(problem.outcome, "default")))
         for case in problem.cases:
             panel = _detail(case)
             panel.title = f"{problem.id} · {case.id}"

@@ -1,0 +1,47 @@
+"""Text that came from a submission (or a file name), made safe to store and to print.
+
+A submission's strings reach the grader as JSON, which can spell lone surrogates (``"\\udcff"``), and a
+folder name that is not UTF-8 reaches Python as one too: no file, page or terminal can hold them, and
+writing one used to fail the whole class's reports. And printed raw, its control characters could clear
+the instructor's screen, retitle the window or print over the score.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls but tab and newline, DEL and the C1 controls: escape sequences (ESC, CSI, OSC), carriage
+# returns, backspaces.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def valid_text(text: str) -> str:
+    """``text`` as valid Unicode: each lone surrogate becomes U+FFFD (a pair written as two halves is joined)."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
+def name_text(name: str) -> str:
+    """A file or folder name as valid text: bytes that were not UTF-8 (which Python keeps as lone surrogates)
+    shown as ``\\xNN``, so that two such names stay two (a student id, its seeds and its page among them)."""
+    if name.isascii():
+        return name
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        try:
+            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+        except UnicodeEncodeError:  # a surrogate no file system produced
+            return valid_text(name)
+    return name
+
+
+def printable(text: str) -> str:
+    """``text`` with its control characters (tab and newline kept) shown as ``\\xNN``: for anything a submission
+    wrote that reaches the terminal (its output, messages, values, names)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
