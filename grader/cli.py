@@ -74,6 +74,15 @@ class GraderGroup(click.Group):
             sys.exit(2)
 
 
+def run() -> None:
+    """The console script's entry point in installs made before ``grader.program`` existed (pip writes the
+    script at install time): it still works, without starting `grader check`'s worker early. Reinstall to
+    get the current script."""
+    from .program import run as program_run
+
+    program_run()
+
+
 @click.group(cls=GraderGroup)
 @click.version_option(package_name="dlmath-grader")
 def main() -> None:

@@ -255,6 +255,15 @@ def test_what_runs_before_the_early_worker_starts_imports_nothing_heavy() -> Non
     assert out.stdout.strip() == "[]"
 
 
+def test_the_console_script_of_an_older_install_still_runs(tmp_path: Path) -> None:
+    """pip writes the `grader` script at install time: one made when the entry point was grader.cli:run must
+    keep working after an upgrade of the code alone (an editable install, a pulled repository)."""
+    code = "import sys; from grader.cli import run; sys.argv = ['grader', 'list']; sys.exit(run())"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env=dict(os.environ, GRADER_PROBLEMS=str(COURSE), COLUMNS="120"))
+    assert out.returncode == 0 and "toy" in out.stdout, out.stderr
+
+
 def test_grader_check_starts_one_worker_before_the_cli_loads_and_uses_it() -> None:
     """`grader check` starts its sandbox worker before click and the engine load (it boots meanwhile), and the
     command takes that worker over instead of starting another."""
