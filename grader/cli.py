@@ -12,6 +12,7 @@ import click
 
 from .errors import GraderError
 from .limits import Limits
+from .program import ISOLATION_CHOICES
 
 LIMIT_OPTIONS = [  # defaults from grader/limits.py, the one place they live
     click.option("--timeout", "case_seconds", type=float, default=Limits.case_seconds, show_default=True,
@@ -40,7 +41,7 @@ def limit_options(func):
 def isolation_options(func):
     func = click.option("--require-isolation", is_flag=True,
                         help="Refuse to run student code without namespaces and seccomp.")(func)
-    func = click.option("--isolation", type=click.Choice(["auto", "full", "reduced", "portable"]), default="auto",
+    func = click.option("--isolation", type=click.Choice(ISOLATION_CHOICES), default="auto",
                         show_default=True, envvar="GRADER_ISOLATION",
                         help="'reduced' runs the worker without namespaces (debugging only).")(func)
     return func

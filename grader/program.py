@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 WORKER_COMMANDS = ("check", "replay")  # the commands that run one submission in one sandbox worker
-ISOLATION_CHOICES = ("auto", "full", "reduced", "portable")
+ISOLATION_CHOICES = ("auto", "full", "reduced", "portable")  # --isolation's values (the CLI offers these)
 
 
 def early_worker_mode(args: Sequence[str], env: Mapping[str, str]) -> str | None:
