@@ -12,7 +12,7 @@ import click
 
 from .errors import GraderError
 from .limits import Limits
-from .program import ISOLATION_CHOICES
+from .sandbox import ISOLATION_MODES
 
 LIMIT_OPTIONS = [  # defaults from grader/limits.py, the one place they live
     click.option("--timeout", "case_seconds", type=float, default=Limits.case_seconds, show_default=True,
@@ -41,7 +41,7 @@ def limit_options(func):
 def isolation_options(func):
     func = click.option("--require-isolation", is_flag=True,
                         help="Refuse to run student code without namespaces and seccomp.")(func)
-    func = click.option("--isolation", type=click.Choice(ISOLATION_CHOICES), default="auto",
+    func = click.option("--isolation", type=click.Choice(ISOLATION_MODES), default="auto",
                         show_default=True, envvar="GRADER_ISOLATION",
                         help="'reduced' runs the worker without namespaces (debugging only).")(func)
     return func

@@ -12,13 +12,13 @@ import os
 import sys
 from typing import TYPE_CHECKING, NoReturn
 
+from .sandbox import ISOLATION_MODES
 from .threads import one_numeric_thread
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
 
 WORKER_COMMANDS = ("check", "replay")  # the commands that run one submission in one sandbox worker
-ISOLATION_CHOICES = ("auto", "full", "reduced", "portable")  # --isolation's values (the CLI offers these)
 
 
 def early_worker_mode(args: Sequence[str], env: Mapping[str, str]) -> str | None:
@@ -39,7 +39,7 @@ def early_worker_mode(args: Sequence[str], env: Mapping[str, str]) -> str | None
             mode = arg.partition("=")[2]
     if "--require-isolation" in args:
         mode = "full"
-    return mode if mode in ISOLATION_CHOICES and mode != "portable" else None
+    return mode if mode in ISOLATION_MODES and mode != "portable" else None
 
 
 def run() -> NoReturn:

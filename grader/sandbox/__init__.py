@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .runner import Runner
 
+ISOLATION_MODES = ("auto", "full", "reduced", "portable")  # what --isolation takes (see open_runner)
+
 
 def sandbox_unavailable() -> str:
     """Why the sandboxed worker cannot run here ("" when it can): it needs Linux, fork, and bwrap or seccomp."""
