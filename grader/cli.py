@@ -196,11 +196,7 @@ def check(file: Path, assignment_id: str | None, fail_under: float, only: tuple[
           junit_path: Path | None, gradescope_path: Path | None, case_seconds: float, import_seconds: float,
           memory_mb: int, isolation: str, require_isolation: bool, problems_dir: Path | None) -> None:
     """Check your submission on the public cases (students)."""
-    from .sandbox import launch
-
-    if _runner() is None and _mode(isolation, require_isolation) != "portable":
-        launch.prestart(_mode(isolation, require_isolation))  # boots while the grader loads
-    from .selfcheck import check_file, resolve_assignment
+    from .selfcheck import check_file, resolve_assignment  # its worker was started by grader.program already
 
     factory = _runner()
     limits = _limits(case_seconds, import_seconds, memory_mb)

@@ -15,30 +15,31 @@ import re
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def valid_text(text: str) -> str:
-    """``text`` as valid Unicode: each lone surrogate becomes U+FFFD (a pair written as two halves is joined)."""
+def _is_valid(text: str) -> bool:
+    """Whether ``text`` holds no lone surrogate (ASCII, the common case, is checked without encoding)."""
     if text.isascii():
-        return text
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:
-        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
-    return text
+        return False
+    return True
+
+
+def valid_text(text: str) -> str:
+    """``text`` as valid Unicode: each lone surrogate becomes U+FFFD (a pair written as two halves is joined)."""
+    return text if _is_valid(text) else text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
 def name_text(name: str) -> str:
     """A file or folder name as valid text: bytes that were not UTF-8 (which Python keeps as lone surrogates)
     shown as ``\\xNN``, so that two such names stay two (a student id, its seeds and its page among them)."""
-    if name.isascii():
+    if _is_valid(name):
         return name
     try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        try:
-            return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-        except UnicodeEncodeError:  # a surrogate no file system produced
-            return valid_text(name)
-    return name
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file system produced
+        return valid_text(name)
 
 
 def printable(text: str) -> str:

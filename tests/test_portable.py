@@ -293,7 +293,7 @@ def test_auto_and_reduced_pick_portable_off_linux(monkeypatch) -> None:
 
 
 def test_explicit_portable_and_auto_here() -> None:
-    launch.prestart("portable")  # as `grader check` does first thing: the sandbox worker it starts is not needed
+    launch.prestart("portable")  # an early worker for a mode the runner will not use: it is not needed
     early = launch._early[-1][2].proc
     runner = sandbox.open_runner("portable")
     runner.close()
