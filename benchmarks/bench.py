@@ -4,6 +4,7 @@
     python benchmarks/bench.py --layers           # also the cost of each isolation layer
     python benchmarks/bench.py --n 100 --quick    # a smaller run
     python benchmarks/bench.py --parts check      # only `grader check` (or batch, memory)
+    python benchmarks/bench.py --parts floors     # what the targets are up against on this machine
 
 Synthetic classes are built from the sample submissions: 60 % correct
 (``passes_all``), 30 % with typical mistakes, 10 % crashing (``os._exit`` in
@@ -17,8 +18,10 @@ drift by 10-60 % between runs.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
+import pickle
 import random
 import resource
 import shutil
@@ -33,22 +36,25 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.threads import one_numeric_thread  # noqa: E402
+from grader.threads import THREAD_VARS, one_numeric_thread  # noqa: E402
 
 one_numeric_thread()  # as the `grader` command does, before numpy is imported
 
 from grader import engine  # noqa: E402
 from grader.batch import BatchOptions, grade_batch  # noqa: E402
-from grader.engine import Audience, CaseBook, grade, plan_cases  # noqa: E402
+from grader.engine import Audience, CaseBook, compute_expected, grade, plan_cases  # noqa: E402
 from grader.loader import load_assignment  # noqa: E402
 from grader.render.reports import write_reports  # noqa: E402
 from grader.sandbox.inprocess import InProcessRunner  # noqa: E402
 from grader.sandbox.isolation import Layers  # noqa: E402
-from grader.sandbox.process import SandboxRunner  # noqa: E402
+from grader.sandbox.process import SandboxRunner, SandboxWorker  # noqa: E402
 from grader.submission import Submission  # noqa: E402
 
 SAMPLES = ROOT / "submissions"
 SECRET = "benchmark-secret"
+# What every `grader check` process imports besides the grader and the course: Python with its site, numpy (the
+# checks), click (the command line) and rich (the terminal). Timed alone, it is the floor of a check's wall time.
+IMPORT_FLOOR = "import numpy, click, rich.console"
 
 
 def samples(assignment: str) -> tuple[str, list[str]]:
@@ -204,21 +210,43 @@ def batch_in_subprocess(assignment: str, n: int, jobs: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def check_latency(assignment: str, repeats: int, python: Path | None = None) -> list[float]:
+def check_latency(assignment: str, repeats: int, python: Path | None = None,
+                  floor: bool = False) -> tuple[list[float], list[float]]:
     """Wall time of a whole `grader check` process, with Python's bytecode cache written (as pip leaves an
     installed package: a machine that sets PYTHONDONTWRITEBYTECODE would otherwise recompile every module
     each time), after one untimed run that fills it. ``python``: another installation's (the student
-    edition's), run from outside this repository."""
+    edition's), run from outside this repository. ``floor``: also time, run by run in alternation, a process
+    of the same Python that only imports the libraries every check loads (IMPORT_FLOOR); returns both lists."""
     path = SAMPLES / "passes_all" / f"{assignment}.py"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update({v: "1" for v in THREAD_VARS})  # as the `grader` program sets them before numpy loads
     command = [str(python or sys.executable), "-m", "grader", "check", str(path)]
+    bare = [str(python or sys.executable), "-c", IMPORT_FLOOR]
     cwd = python.parents[2] if python else ROOT
     subprocess.run(command, capture_output=True, check=True, cwd=cwd, env=env)
+    times: list[float] = []
+    floors: list[float] = []
+    for _ in range(repeats):
+        for timed, argv in ((times, command), (floors, bare)) if floor else ((times, command),):
+            began = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=True, cwd=cwd, env=env)
+            timed.append(time.perf_counter() - began)
+    return times, floors
+
+
+def worker_boot(repeats: int, mode: str = "auto") -> list[float]:
+    """Seconds from spawning a sandbox worker to its greeting (Python, numpy, the seccomp filter), the grader
+    otherwise idle: the other path a `grader check` waits for."""
     times = []
     for _ in range(repeats):
         began = time.perf_counter()
-        subprocess.run(command, capture_output=True, check=True, cwd=cwd, env=env)
-        times.append(time.perf_counter() - began)
+        worker = SandboxWorker(mode)
+        try:
+            worker.launch()
+            worker.ensure_started()
+            times.append(time.perf_counter() - began)
+        finally:
+            worker.close()
     return times
 
 
@@ -242,8 +270,9 @@ def main() -> None:
     parser.add_argument("--assignments", nargs="+", default=["wr3", "hw7", "hw4", "hw5", "hw6"])
     parser.add_argument("--layers", action="store_true", help="measure each isolation layer")
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parts = ["check", "batch", "memory"]
-    parser.add_argument("--parts", nargs="+", choices=parts, default=parts, help="what to measure (default: all)")
+    parts = ["check", "batch", "memory", "floors"]
+    parser.add_argument("--parts", nargs="+", choices=parts, default=parts[:3],
+                        help="what to measure (default: check, batch, memory)")
     parser.add_argument("--repeats", type=int, help="runs of each `grader check` (default 3 with --quick, else 5)")
     args = parser.parse_args()
     repeats = args.repeats or (3 if args.quick else 5)
@@ -255,6 +284,8 @@ def main() -> None:
         batch_part(args.assignments, args.n, args.jobs)
     if "memory" in args.parts:
         memory_part(args.assignments[0], args.n, args.jobs, args.quick)
+    if "floors" in args.parts:
+        floors_part(args.assignments, repeats, args.n, args.jobs)
     if args.layers:
         layers_part(args.assignments[0])
 
@@ -267,7 +298,7 @@ def check_part(assignments: list[str], repeats: int) -> None:
         for assignment in assignments:
             line = f"  {assignment}:"
             for name, python in (("course", None), ("student edition", edition)):
-                times = check_latency(assignment, repeats, python)
+                times, _ = check_latency(assignment, repeats, python)
                 line += (f"  {name} median {statistics.median(times):.2f} s"
                          f" (min {min(times):.2f}, max {max(times):.2f})")
             print(line)
@@ -299,6 +330,73 @@ def batch_part(assignments: list[str], n: int, jobs: int) -> None:
           " submission solving the public cases again (as a lone `grader check`); in-proc/b = the same with one"
           " CaseBook for the class (as a batch); engine = in-proc/b - floor, the engine's own time; unkept = the"
           " same batch with no judgement kept in its CaseBook, as if no two students' outputs were equal)")
+
+
+def do_nothing_class(assignment: str, n: int, folder: Path) -> None:
+    """``n`` submissions whose every function returns 0 at once: grading them costs what the pipeline costs
+    (a fresh confined process per student, every call framed, decoded, checked and diagnosed, the result
+    journalled), with no student computation in it."""
+    spec = load_assignment(assignment)
+    source = "ANSWERS = {}\n" + "".join(f"\ndef {p.function}(*args, **kwargs):\n    return 0\n"
+                                         for p in spec.functions)
+    for i in range(n):
+        (folder / f"s{i:04d}").mkdir(parents=True, exist_ok=True)
+        (folder / f"s{i:04d}" / f"{assignment}.py").write_text(source)
+
+
+def answers_only_class(assignment: str, n: int, folder: Path) -> None:
+    """``n`` submissions that return each of their cases' expected outputs, read from a table in the file in
+    the order the grader calls them: every case passes, and the student code costs next to nothing. Grading
+    them costs what the pipeline costs for a correct class (a fresh confined process per student, every value
+    framed, decoded, checked, the result journalled), with no student computation in it."""
+    spec = load_assignment(assignment)
+    namespace: dict = {}
+    exec(compile((SAMPLES / "passes_all" / f"{assignment}.py").read_text(), "sample.py", "exec"),  # noqa: S102
+         namespace)  # our own sample: its ANSWERS
+    book = CaseBook()
+    for i in range(n):
+        student = f"s{i:04d}"
+        plan = plan_cases(spec, Audience(hidden=True, secret=SECRET, student=student), book=book)
+        table: dict[str, list] = {p.function: [] for p in spec.functions}
+        for planned in plan.cases:
+            if planned.case is not None:
+                table[planned.problem.function].append(compute_expected(planned).expected)
+        data = base64.b64encode(pickle.dumps((table, namespace.get("ANSWERS", {})))).decode()
+        source = (f"import base64, pickle\n_TABLE, ANSWERS = pickle.loads(base64.b64decode({data!r}))\n"
+                  + "".join(f"\ndef {p.function}(*args, **kwargs):\n    return _TABLE[{p.function!r}].pop(0)\n"
+                            for p in spec.functions))
+        (folder / student).mkdir(parents=True, exist_ok=True)
+        (folder / student / f"{assignment}.py").write_text(source)
+
+
+def floors_part(assignments: list[str], repeats: int, n: int, jobs: int) -> None:
+    """What the two speed targets are up against on this machine, measured beside them."""
+    print(f"\n== floors of `grader check` (wall seconds, median of {repeats} runs, alternating with the check): "
+          f"a process that only imports what every check imports ({IMPORT_FLOOR!r}), and a sandbox worker's boot "
+          "(spawn to greeting, the grader idle)")
+    boot = worker_boot(repeats)
+    print(f"  worker boot: median {statistics.median(boot):.3f} s (min {min(boot):.3f}, max {max(boot):.3f})")
+    with tempfile.TemporaryDirectory(prefix="bench-edition-") as tmp:
+        edition = student_edition(Path(tmp))
+        for assignment in assignments:
+            line = f"  {assignment}:"
+            for name, python in (("course", None), ("student edition", edition)):
+                times, floors = check_latency(assignment, repeats, python, floor=True)
+                check, bare = statistics.median(times), statistics.median(floors)
+                line += f"  {name} check {check:.3f} s, imports alone {bare:.3f} s ({bare / check:.0%})"
+            print(line)
+    print(f"\n== batches of {n} submissions whose code costs next to nothing, {jobs} workers, full isolation: the"
+          " pipeline's own cost (target >= 60 per second). answers only: every function returns its expected"
+          " outputs from a table in the file, so every case passes; do nothing: every function returns 0, so every"
+          " case fails and is diagnosed")
+    print(f"  {'assignment':<10} {'class':<13} {'subs/s':>7} {'grader cpu ms':>13} {'worker cpu ms':>13}")
+    for assignment in assignments:
+        for name, make in (("answers only", answers_only_class), ("do nothing", do_nothing_class)):
+            with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+                make(assignment, n, Path(tmp))
+                run = batch_run(assignment, Path(tmp), jobs)
+            print(f"  {assignment:<10} {name:<13} {run['rate']:7.1f} {run['grader_cpu_ms']:13.1f} "
+                  f"{run['workers_cpu_ms']:13.1f}")
 
 
 def memory_part(assignment: str, n: int, jobs: int, quick: bool) -> None:
