@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import MutableMapping
 
-# What sizes numpy's BLAS and OpenMP thread pools.
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+from .sandbox.worker.numeric_threads import THREAD_VARS  # the worker reads the same list
+
+__all__ = ["THREAD_VARS", "one_numeric_thread"]
 
 
 def one_numeric_thread(env: MutableMapping[str, str] = os.environ) -> None:

@@ -22,12 +22,13 @@ from __future__ import annotations
 import os
 import sys
 
-THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, _HERE)  # -I leaves the script's folder off sys.path
+from numeric_threads import THREAD_VARS  # noqa: E402
+
 for _var in THREAD_VARS:
     os.environ[_var] = "1"  # thread pools hang or spin under tight limits
 
-_HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, _HERE)  # -I leaves the script's folder off sys.path
 import child  # noqa: E402 - imports wire and numpy: the slow part of booting, done before the job arrives
 
 sys.path.remove(_HERE)

@@ -24,11 +24,13 @@ import socket
 import sys
 import traceback
 
-for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-    os.environ[_var] = "1"  # thread pools hang or spin under tight limits
-
 _HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, _HERE)
+from numeric_threads import THREAD_VARS  # noqa: E402
+
+for _var in THREAD_VARS:
+    os.environ[_var] = "1"  # thread pools hang or spin under tight limits
+
 import confine  # noqa: E402
 
 # The seccomp filter is built once, by a short-lived helper (every child inherits it, and this process never
