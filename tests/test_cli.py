@@ -217,6 +217,13 @@ def test_a_submissions_escape_sequences_never_reach_the_terminal(tmp_path: Path)
         assert not set(shown) & {"\x1b", "\x07", "\x08", "\r", "\x9b"}, shown
     assert "\\x1b]0;retitled\\x07\\x1b[2J" in checked.stdout  # shown, made visible
     assert "eve\\x1b[2J" in graded.stdout
+    pages = {p.name: p.read_text(encoding="utf-8") for p in (tmp_path / "out").rglob("*.html")}
+    assert pages
+    for name, page in pages.items():  # a page shows them too, rather than as empty boxes
+        assert not set(page) & {"\x1b", "\x07", "\x08", "\r", "\x9b"}, name
+    student_page = next(page for page in pages.values() if "retitled" in page)
+    assert "\\x1b]0;retitled\\x07\\x1b[2J" in student_page  # its output, printed at import
+    assert "eve\\x1b[2J" in student_page  # its name
 
 
 @pytest.mark.parametrize(("args", "env", "mode"), [

@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from markupsafe import Markup, escape
+from markupsafe import Markup
+from markupsafe import escape as _html_escape
 
 from ..batch import atomic_stream, atomic_write, safe_name
 from ..formatting import case_values, python_assignments, show, side_by_side
@@ -38,8 +39,21 @@ from ..results import (
     to_dict,
 )
 from ..spool import ResultSpool, submission_json
+from ..text import printable
 from ..values import decode
 from .pages_apart import PagesApart, page_processes
+
+
+def escape(text: object) -> Markup:
+    """HTML-escaped, with control characters shown as ``\\xNN`` (as in the terminal and JUnit): a submission's
+    output, messages or source can hold escape sequences, which a page would show as empty boxes."""
+    return _html_escape(printable(text) if type(text) is str else text)
+
+
+def _finalize(value: object) -> object:
+    """What a template prints: plain text with its control characters shown (``Markup`` is already HTML)."""
+    return printable(value) if type(value) is str else value
+
 
 BINS = 10
 
@@ -108,7 +122,8 @@ def bar(fraction: float) -> Markup:
 @lru_cache(maxsize=1)
 def environment() -> Environment:
     env = Environment(loader=PackageLoader("grader.render", "templates"),
-                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True,
+                      finalize=_finalize)
     env.filters["markdown"] = markdown_html
     env.filters["pct"] = lambda x: f"{x:.0f}%"
     env.filters["num"] = lambda x: f"{x:g}"
