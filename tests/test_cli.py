@@ -82,6 +82,24 @@ def test_check_exit_status_and_side_outputs(tmp_path: Path) -> None:
     assert grader("check", "toy.py", "--fail-under", "40", cwd=tmp_path).returncode == 0
 
 
+def test_replay_commands_print_whole_on_one_line_however_long(tmp_path: Path) -> None:
+    """A replay command is copied from the screen or a CI log and run: it is never split by a newline, even
+    when it is wider than the terminal (the terminal wraps it; a copy joins it again)."""
+    folder = tmp_path / ("a folder with a long name, as an LMS download makes " * 2).strip()
+    folder.mkdir()
+    (folder / "toy.py").write_text(GOOD.replace("return 2 * x", "return x + 2"))
+    out = grader("check", str(folder / "toy.py"), "--json", "r.json", cwd=tmp_path)
+    failing = [c["replay"] for p in json.loads((tmp_path / "r.json").read_text())["problems"] for c in p["cases"]
+               if c["outcome"] != "passed"]
+    assert len(failing) >= 2 and all(len(command) > 120 for command in failing)  # wider than the terminal
+    lines = out.stdout.splitlines()
+    assert all(f"  {command}" in lines for command in failing), out.stdout
+    assert all(shlex.split(command)[:2] == ["grader", "replay"] for command in failing)
+    case = failing[0].split()[-1]
+    replayed = grader("replay", str(folder / "toy.py"), "double", case, cwd=tmp_path)
+    assert replayed.returncode == 1 and f"  {failing[0]}" in replayed.stdout.splitlines()
+
+
 def test_check_never_shows_answer_values(tmp_path: Path) -> None:
     (tmp_path / "toy.py").write_text(GOOD.replace('"answer": 42', '"answer": 7'))
     out = grader("check", "toy.py", cwd=tmp_path)

@@ -90,8 +90,17 @@ def _detail(case: CaseResult) -> Panel:
         shown["traceback"] = case.detail
     for label, value in shown.items():
         rows.add_row(label, markup_of(value))
-    rows.add_row("replay", Text(printable(case.replay), style="cyan"))
     return Panel(rows, title="first failing case", title_align="left", border_style=STYLE[case.outcome])
+
+
+def _print_commands(console: Console, heading: str, commands: list[str], more: str = "") -> None:
+    """Replay commands, each on one line as the terminal wraps it (``soft_wrap``): one copied from the screen
+    or a CI log runs as it is. Wrapped by rich, a long one would be split by a newline."""
+    console.print(heading, style="dim", markup=False, highlight=False)
+    for command in commands:
+        console.print(f"  {printable(command)}", style="cyan", markup=False, highlight=False, soft_wrap=True)
+    if more:
+        console.print(f"  {more}", style="dim", markup=False, highlight=False)
 
 
 NOT_IMPLEMENTED = "not implemented yet"
@@ -127,16 +136,18 @@ def _problem_block(problem: ProblemResult) -> Group:
     failure = problem.first_failure
     if failure is not None:
         parts.append(_detail(failure))
-        others = [c for c in problem.cases if not c.passed and c is not failure]
-        if others:
-            lines = Text("replay the other failing cases:\n", style="dim")
-            for case in others[:REPLAY_LINES]:
-                lines.append(f"  {printable(case.replay)}\n", style="cyan")
-            if len(others) > REPLAY_LINES:
-                lines.append(f"  ... {len(others) - REPLAY_LINES} more: the same command with their case ids\n",
-                             style="dim")
-            parts.append(lines)
     return Group(*parts)
+
+
+def _print_replays(console: Console, problem: ProblemResult) -> None:
+    """The commands that replay a problem's failing cases, the first failing case's first."""
+    failing = [c for c in problem.cases if not c.passed and c.replay]
+    if not failing or not_started(problem):
+        return
+    heading = "replay it:" if len(failing) == 1 else "replay the failing cases (the first is shown above):"
+    more = "" if len(failing) <= REPLAY_LINES else \
+        f"... {len(failing) - REPLAY_LINES} more: the same command with their case ids"
+    _print_commands(console, heading, [c.replay for c in failing[:REPLAY_LINES]], more)
 
 
 def print_submission(console: Console, result: SubmissionResult, note: str = "", what: str = "public cases") -> None:
@@ -158,6 +169,7 @@ def print_submission(console: Console, result: SubmissionResult, note: str = "",
     started = [p for p in result.problems if p.outcome != "passed" and not not_started(p)]
     for problem in started:
         console.print(_problem_block(problem))
+        _print_replays(console, problem)
         console.print()
     stubs = [p for p in result.problems if p.outcome != "passed" and not_started(p)]
     for problem in stubs:  # one line each, after the problems that need a closer look
@@ -216,3 +228,5 @@ def print_replay(console: Console, result: SubmissionResult, note: str = "") -> 
             panel = _detail(case)
             panel.title = f"{problem.id} · {case.id}"
             console.print(panel)
+            if case.replay:
+                _print_commands(console, "run it again:", [case.replay])
