@@ -24,7 +24,6 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -53,6 +52,7 @@ from .seeding import CASES_SCHEME, secret_id
 from .spec import Assignment, FunctionProblem
 from .spool import ResultSpool, submission_json
 from .submission import read_submission
+from .text import shell_word
 
 STATE_DIR = ".state"
 _SAFE = re.compile(r"[^a-z0-9._-]")
@@ -345,7 +345,7 @@ def grade_batch(assignment: Assignment, folder: Path, out_dir: Path, secret: str
         student, file = entry.student, entry.file
         label = shown(file) if file else f"{shown(entry.where)}/{assignment.filename}"
         # replay finds the assignment from the file's name: say it when the LMS named the file otherwise
-        named = "" if file is None or file.stem == assignment.id else f" --assignment {shlex.quote(assignment.id)}"
+        named = "" if file is None or file.stem == assignment.id else f" --assignment {shell_word(assignment.id)}"
         if file is None:
             return SubmissionResult(student, assignment.id, label, "no_submission", 0.0, assignment.max_score, (),
                                     entry.missing or f"no {assignment.filename} (or .ipynb)",
@@ -363,8 +363,8 @@ def grade_batch(assignment: Assignment, folder: Path, out_dir: Path, secret: str
             return replace(merge_problems(assignment, found[0], {p.id: p for p in found[0].problems}, None),
                            warnings=warnings), True, None
         audience = Audience(hidden=True, secret=secret, student=student, reveal_answers=True,
-                            replay_prefix=f"grader replay {shlex.quote(label)}",
-                            replay_suffix=f" --student {shlex.quote(student)}{named}{secret_hint}")
+                            replay_prefix=f"grader replay {shell_word(label)}",
+                            replay_suffix=f" --student {shell_word(student)}{named}{secret_hint}")
         result = None
         if found is not None and found[1].get("base") == base:  # same submission: reuse the unchanged problems
             cached, kept = found[0], found[1]["problems"]

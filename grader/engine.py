@@ -7,7 +7,6 @@ works; the runner only ever receives the inputs.
 from __future__ import annotations
 
 import math
-import shlex
 import time
 from collections.abc import Callable, Iterable
 from functools import partial
@@ -22,6 +21,7 @@ from .sandbox.runner import Call, CallReport, ImportReport, Job, Runner, RunRepo
 from .seeding import case_rng, hidden_rng, hidden_variant
 from .spec import AnswersProblem, Assignment, Case, FunctionProblem, Problem, SolvedCase
 from .submission import Submission
+from .text import shell_word
 
 
 class Audience(NamedTuple):
@@ -384,7 +384,7 @@ def _reveals(text: str, expected: Any) -> bool:
 
 
 def replay_command(audience: Audience, problem_id: str, case_id: str) -> str:
-    return f"{audience.replay_prefix} {shlex.quote(problem_id)} {shlex.quote(case_id)}{audience.replay_suffix}"
+    return f"{audience.replay_prefix} {shell_word(problem_id)} {shell_word(case_id)}{audience.replay_suffix}"
 
 
 def _did_you_mean(name: str, defined: Iterable[str]) -> str:

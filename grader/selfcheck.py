@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from .sandbox.runner import Isolation, Limits, Runner
 from .seeding import SECRET_ENV, read_secret, resolve_secret_file
 from .spec import Assignment
 from .submission import read_submission
-from .text import name_text
+from .text import name_text, shell_word
 
 
 def resolve_assignment(file: Path, assignment_id: str | None, problems_dir: Path | None) -> Assignment:
@@ -51,7 +50,7 @@ def check_file(file: Path, assignment_id: str | None, problems_dir: Path | None,
             return SubmissionResult(file.parent.name, assignment.id, file.name, "unreadable", 0.0,
                                     sum(e.points for e in planned), (), str(exc), isolation=iso.mode,
                                     isolation_layers=tuple(iso.layers)), iso
-        audience = Audience(replay_prefix=f"grader replay {shlex.quote(str(file))}")
+        audience = Audience(replay_prefix=f"grader replay {shell_word(str(file))}")
         result = grade(assignment, submission, runner, audience, limits, file.name, only,
                        while_waiting=while_waiting)
         return result, runner.isolation
@@ -75,7 +74,7 @@ def replay_case(file: Path, problem_id: str, case_id: str, assignment_id: str | 
         secret = read_secret(path)
     student = student or name_text(file.resolve().parent.name)  # as a batch names the student
     audience = Audience(hidden=hidden, secret=secret, student=student, reveal_answers=hidden, details_always=True,
-                        replay_prefix=f"grader replay {shlex.quote(str(file))}")
+                        replay_prefix=f"grader replay {shell_word(str(file))}")
     known = [p.id for p in plan_cases(assignment, audience, [problem_id]).cases]
     if case_id not in known:
         raise ReplayError(f"{problem_id} has no case {case_id!r}; its cases are: {', '.join(known)}")

@@ -9,10 +9,12 @@ the instructor's screen, retitle the window or print over the score.
 from __future__ import annotations
 
 import re
+import shlex
 
 # C0 controls but tab and newline, DEL and the C1 controls: escape sequences (ESC, CSI, OSC), carriage
 # returns, backspaces.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # tab and newline too
 
 
 def _is_valid(text: str) -> bool:
@@ -46,3 +48,11 @@ def printable(text: str) -> str:
     """``text`` with its control characters (tab and newline kept) shown as ``\\xNN``: for anything a submission
     wrote that reaches the terminal (its output, messages, values, names)."""
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def shell_word(text: str) -> str:
+    """One word of a command printed for someone to copy and run (a replay command): quoted for the shell, and
+    on one line. A name's control characters, tab and newline included, are shown as ``\\xNN`` (no LMS makes
+    such names): kept, a newline would print the rest of the command as a line of its own, which a copy of
+    that line alone would run."""
+    return shlex.quote(_ANY_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))

