@@ -44,10 +44,14 @@ def name_text(name: str) -> str:
         return valid_text(name)
 
 
+def _shown(control: re.Match[str]) -> str:
+    return f"\\x{ord(control.group()):02x}"
+
+
 def printable(text: str) -> str:
     """``text`` with its control characters (tab and newline kept) shown as ``\\xNN``: for anything a submission
     wrote that reaches the terminal (its output, messages, values, names)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _CONTROL.sub(_shown, text)
 
 
 def shell_word(text: str) -> str:
@@ -55,4 +59,4 @@ def shell_word(text: str) -> str:
     on one line. A name's control characters, tab and newline included, are shown as ``\\xNN`` (no LMS makes
     such names): kept, a newline would print the rest of the command as a line of its own, which a copy of
     that line alone would run."""
-    return shlex.quote(_ANY_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text))
+    return shlex.quote(_ANY_CONTROL.sub(_shown, text))

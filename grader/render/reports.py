@@ -44,15 +44,16 @@ from ..values import decode
 from .pages_apart import PagesApart, page_processes
 
 
-def escape(text: object) -> Markup:
-    """HTML-escaped, with control characters shown as ``\\xNN`` (as in the terminal and JUnit): a submission's
-    output, messages or source can hold escape sequences, which a page would show as empty boxes."""
-    return _html_escape(printable(text) if type(text) is str else text)
-
-
 def _finalize(value: object) -> object:
-    """What a template prints: plain text with its control characters shown (``Markup`` is already HTML)."""
+    """What a template prints: plain text with its control characters shown as ``\\xNN``, as in the terminal
+    and JUnit (a submission's output, messages or source can hold escape sequences, which a page would show
+    as empty boxes); ``Markup`` is already HTML."""
     return printable(value) if type(value) is str else value
+
+
+def escape(text: object) -> Markup:
+    """HTML-escaped, as a template prints it (:func:`_finalize`)."""
+    return _html_escape(_finalize(text))
 
 
 BINS = 10

@@ -140,9 +140,9 @@ def _problem_block(problem: ProblemResult) -> Group:
 
 
 def _print_replays(console: Console, problem: ProblemResult) -> None:
-    """The commands that replay a problem's failing cases, the first failing case's first."""
+    """The commands that replay a started problem's failing cases, the first failing case's first."""
     failing = [c for c in problem.cases if not c.passed and c.replay]
-    if not failing or not_started(problem):
+    if not failing:
         return
     heading = "replay it:" if len(failing) == 1 else "replay the failing cases (the first is shown above):"
     more = "" if len(failing) <= REPLAY_LINES else \
