@@ -184,6 +184,22 @@ def test_a_childs_reported_seconds_are_read_as_a_finite_non_negative_float() -> 
         assert reported_seconds(bad) == 0.0, bad
 
 
+@pytest.mark.parametrize("seconds", [10**400, -1.0, "1", None, [1]])
+def test_the_grader_reads_the_workers_timings_as_untrusted_too(seconds) -> None:
+    """The grader reads every frame from the worker as untrusted: a timing the job manager would never pass on
+    (a forged one, should a child ever get past it) is 0 s there too, and neither the call nor the job is lost."""
+    from grader.sandbox.process import _Collector
+    from grader.sandbox.worker import wire
+
+    collected = _Collector(1)
+    collected.add({"type": "import", "status": "ok", "functions": {"double": True}})
+    collected.add({"type": "result", "index": 0, "status": "ok", "seconds": seconds}, wire.dumps(wire.to_wire(4)))
+    collected.add({"type": "done", "output": "", "output_bytes": 0, "seconds": seconds})
+    report = collected.report()
+    assert report.calls[0].status == "ok" and report.calls[0].value == 4 and report.calls[0].seconds == 0.0
+    assert report.seconds == 0.0
+
+
 # ---------------------------------------------------------------- escaping the process
 
 @pytest.mark.parametrize("body", [

@@ -25,6 +25,7 @@ from . import isolation as iso
 from . import launch
 from .runner import ArgsCache, CallReport, ImportReport, Isolation, Job, Limits, RunReport, value_key
 from .worker import wire
+from .worker.calls import reported_seconds
 
 MAX_FRAME = 1024 * 1024  # a frame outside a job: the greeting (a job's frames are capped by frame_cap)
 HEAD_BYTES = 256 * 1024  # a message's fields but its value and printed output: details, 200 names
@@ -327,7 +328,7 @@ class _Collector:
         elif kind == "done":
             self.output = str(message.get("output", ""))
             self.output_bytes = int(message.get("output_bytes") or 0)
-            self.seconds = float(message.get("seconds") or 0.0)
+            self.seconds = reported_seconds(message.get("seconds"))
             self.done = True
 
     def lose(self, detail: str) -> None:
@@ -375,8 +376,7 @@ def _call_report(message: dict[str, Any], raw: bytes, budgets: _Budgets) -> Call
     status = message.get("status")
     if status not in ("ok", "error", "invalid", "timeout", "crash", "skipped"):
         status = "invalid"
-    seconds = message.get("seconds")
-    seconds = float(seconds) if type(seconds) in (int, float) else 0.0
+    seconds = reported_seconds(message.get("seconds"))
     value = None
     key = b""
     detail = _text(message.get("detail"))
