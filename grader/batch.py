@@ -40,6 +40,7 @@ from .errors import GraderError, SubmissionError
 from .intake import IntakeEntry, collect, is_zip, opened
 from .loader import assignment_ids, problems_root
 from .results import (
+    NOT_A_RESULT,
     BatchResult,
     ProblemInfo,
     ProblemResult,
@@ -276,7 +277,7 @@ class Journal:
             meta = data.get("journal") or {}
             if not isinstance(meta, dict) or not isinstance(meta.get("problems", {}), dict):
                 meta = {}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        except (OSError, *NOT_A_RESULT):
             return None
         if result.student != student:
             return None

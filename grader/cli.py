@@ -464,13 +464,14 @@ def report(results: tuple[Path, ...], out_dir: Path, for_students: bool, release
     _instructor_only("report")
     from .batch import STATE_DIR
     from .render.reports import write_index, write_reports
+    from .results import NOT_A_RESULT
     from .spool import read_results, release
 
     batches = []
     for path in results:
         try:  # read line by line into a spool under the output folder: memory flat in the class's size
             batch = read_results(path, out_dir / STATE_DIR)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (OSError, *NOT_A_RESULT) as exc:
             raise GraderError(f"{path} is not a results.json written by grader grade ({exc})") from None
         target = out_dir / batch.assignment
         batches.append(write_reports(batch, target,

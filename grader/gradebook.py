@@ -351,6 +351,7 @@ def write_late_pages(sem: Semester, out_dir: Path) -> int:
     results.json) where the page's result is the one the gradebook uses; returns how many pages."""
     from .batch import STATE_DIR, atomic_write, safe_name
     from .render.reports import student_page
+    from .results import NOT_A_RESULT
     from .spool import read_results, release
 
     written = 0
@@ -358,7 +359,7 @@ def write_late_pages(sem: Semester, out_dir: Path) -> int:
         path = out_dir / c.assignment / "results.json"
         try:  # line by line into a spool, as `grader report` reads it: memory flat in the class's size
             batch = read_results(path, out_dir / c.assignment / STATE_DIR)
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        except (OSError, *NOT_A_RESULT):
             continue
         try:
             for s in batch.submissions:

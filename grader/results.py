@@ -222,6 +222,11 @@ def to_json(result: Any, indent: int | None = 1) -> str:
     return json.dumps(to_dict(result), indent=indent, allow_nan=False, ensure_ascii=False)
 
 
+# What reading a result back from JSON raises when the text is not one (malformed JSON, a missing or
+# mistyped field): a journal entry, a results.json or a spooled line.
+NOT_A_RESULT = (ValueError, TypeError, KeyError, AttributeError)
+
+
 @cache
 def _field_names(cls: type) -> tuple[str, ...]:
     return tuple(f.name for f in fields(cls))

@@ -22,7 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import overload
 
-from .results import BatchResult, SubmissionResult, batch_from_json, submission_from_json, to_dict
+from .results import NOT_A_RESULT, BatchResult, SubmissionResult, batch_from_json, submission_from_json, to_dict
 
 PREFIX = "spool-"
 STALE_SECONDS = 24 * 3600
@@ -131,8 +131,8 @@ class _NotOneResultPerLine(Exception):
 def read_results(path: Path, spool_parent: Path) -> BatchResult:
     """A ``results.json`` as a batch. One written by ``write_reports`` (one result per line) is read line by
     line into a spool under ``spool_parent``, each result checked as it goes, so that memory stays flat in the
-    class's size; any other valid one (an earlier version's, indented throughout) is read whole. Raises
-    ValueError, TypeError or KeyError for a file that is not a batch's results."""
+    class's size; any other valid one (an earlier version's, indented throughout) is read whole. Raises one of
+    ``NOT_A_RESULT`` (or OSError) for a file that is not a batch's results."""
     try:
         return _read_lines(path, spool_parent)
     except _NotOneResultPerLine:
@@ -162,7 +162,7 @@ def _read_lines(path: Path, spool_parent: Path) -> BatchResult:
                 text = text[:-1] if text.endswith(",") else text
                 try:
                     submission_from_json(text)
-                except (ValueError, TypeError, KeyError, AttributeError):
+                except NOT_A_RESULT:
                     raise _NotOneResultPerLine from None
                 spool.append_text(text)
             if rest.split() != ["]", "}"]:
