@@ -31,6 +31,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -290,18 +291,24 @@ def main() -> None:
         layers_part(args.assignments[0])
 
 
-def check_part(assignments: list[str], repeats: int) -> None:
-    print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target <= 0.3 s):"
-          " this repository's install, and the student edition installed from its wheel (what students run)")
+def checks(assignments: list[str], repeats: int, floor: bool = False
+           ) -> Iterator[tuple[str, list[tuple[str, list[float], list[float]]]]]:
+    """Per assignment, ``check_latency`` on both installs: this repository's, and the student edition built and
+    installed from its wheel for the run (what students run)."""
     with tempfile.TemporaryDirectory(prefix="bench-edition-") as tmp:
         edition = student_edition(Path(tmp))
         for assignment in assignments:
-            line = f"  {assignment}:"
-            for name, python in (("course", None), ("student edition", edition)):
-                times, _ = check_latency(assignment, repeats, python)
-                line += (f"  {name} median {statistics.median(times):.2f} s"
-                         f" (min {min(times):.2f}, max {max(times):.2f})")
-            print(line)
+            yield assignment, [(name, *check_latency(assignment, repeats, python, floor))
+                               for name, python in (("course", None), ("student edition", edition))]
+
+
+def check_part(assignments: list[str], repeats: int) -> None:
+    print("\n== grader check of a full-marks file (wall seconds, median of", repeats, "runs; target <= 0.3 s):"
+          " this repository's install, and the student edition installed from its wheel (what students run)")
+    for assignment, installs in checks(assignments, repeats):
+        print(f"  {assignment}:" + "".join(f"  {name} median {statistics.median(times):.2f} s"
+                                           f" (min {min(times):.2f}, max {max(times):.2f})"
+                                           for name, times, _ in installs))
 
 
 def batch_part(assignments: list[str], n: int, jobs: int) -> None:
@@ -376,15 +383,12 @@ def floors_part(assignments: list[str], repeats: int, n: int, jobs: int) -> None
           "(spawn to greeting, the grader idle)")
     boot = worker_boot(repeats)
     print(f"  worker boot: median {statistics.median(boot):.3f} s (min {min(boot):.3f}, max {max(boot):.3f})")
-    with tempfile.TemporaryDirectory(prefix="bench-edition-") as tmp:
-        edition = student_edition(Path(tmp))
-        for assignment in assignments:
-            line = f"  {assignment}:"
-            for name, python in (("course", None), ("student edition", edition)):
-                times, floors = check_latency(assignment, repeats, python, floor=True)
-                check, bare = statistics.median(times), statistics.median(floors)
-                line += f"  {name} check {check:.3f} s, imports alone {bare:.3f} s ({bare / check:.0%})"
-            print(line)
+    for assignment, installs in checks(assignments, repeats, floor=True):
+        line = f"  {assignment}:"
+        for name, times, floors in installs:
+            check, bare = statistics.median(times), statistics.median(floors)
+            line += f"  {name} check {check:.3f} s, imports alone {bare:.3f} s ({bare / check:.0%})"
+        print(line)
     print(f"\n== batches of {n} submissions whose code costs next to nothing, {jobs} workers, full isolation: the"
           " pipeline's own cost (target >= 60 per second). answers only: every function returns its expected"
           " outputs from a table in the file, so every case passes; do nothing: every function returns 0, so every"
